@@ -151,10 +151,11 @@ impl Stack {
         fs::read_to_string(self.pcscd_log()).unwrap_or_default()
     }
 
-    /// Kills pcscd (SIGTERM, then SIGKILL) and waits for it; card servers stay up.
+    /// Kills pcscd and waits for it; card servers stay up. SIGKILL, because pcscd takes
+    /// seconds to shut its reader threads down on SIGTERM and keeps nothing worth flushing.
     pub fn stop_pcscd(&mut self) {
         if let Some(mut pcscd) = self.pcscd.take() {
-            pcscd.terminate(Duration::from_secs(5));
+            pcscd.kill();
         }
         let _ = fs::remove_file(self.socket());
     }

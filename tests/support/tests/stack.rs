@@ -54,7 +54,8 @@ fn pcscd_can_be_stopped_and_started_again() {
     let port = stack.port();
     stack.stop_pcscd();
     assert!(!stack.socket().exists());
-    assert!(stack.readers().is_err(), "no pcscd, no readers");
+    // (Not asking pcscd for readers here: pcsc-lite waits 5 s for a daemon that is gone.)
+    assert!(carecard_testkit::ports::is_free(port), "vpcd port released");
     stack.start_pcscd().expect("restart");
     assert_eq!(stack.port(), port);
     assert_eq!(reader_names(&stack).len(), 2);
