@@ -13,6 +13,7 @@
 //! `setpriv --pdeathsig`, when the thread that created it ends — so keep a `Stack` in the
 //! thread that started it.
 
+pub mod apdu_log;
 mod bins;
 pub mod framing;
 mod host;
