@@ -5,6 +5,8 @@
 //! - [`server`]: the HTTP site (tiny_http) built on both.
 
 pub mod nonce;
+pub mod server;
+pub mod session;
 pub mod verify;
 
 #[cfg(test)]

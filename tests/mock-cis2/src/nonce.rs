@@ -68,7 +68,10 @@ impl Default for NonceStore {
 
 impl NonceStore {
     pub fn new(lifetime: Duration) -> Self {
-        Self { lifetime, sessions: HashMap::new() }
+        Self {
+            lifetime,
+            sessions: HashMap::new(),
+        }
     }
 
     /// Issues a fresh nonce for `session`, replacing any earlier one (which then can no longer be
@@ -82,7 +85,11 @@ impl NonceStore {
             entry.earlier.push_front(old.nonce);
             entry.earlier.truncate(HISTORY);
         }
-        entry.current = Some(Challenge { nonce: nonce.clone(), issued_at: now, used: false });
+        entry.current = Some(Challenge {
+            nonce: nonce.clone(),
+            issued_at: now,
+            used: false,
+        });
         nonce
     }
 
@@ -99,7 +106,9 @@ impl NonceStore {
         }
         challenge.used = true;
         // A clock that went backwards counts as "just issued" rather than failing the user.
-        let age = now.duration_since(challenge.issued_at).unwrap_or(Duration::ZERO);
+        let age = now
+            .duration_since(challenge.issued_at)
+            .unwrap_or(Duration::ZERO);
         if age > self.lifetime {
             return Err(NonceError::Expired);
         }
@@ -108,7 +117,10 @@ impl NonceStore {
 
     /// The session's nonces that can no longer be used (for error messages only).
     pub fn earlier(&self, session: &str) -> Vec<String> {
-        self.sessions.get(session).map(|s| s.earlier.iter().cloned().collect()).unwrap_or_default()
+        self.sessions
+            .get(session)
+            .map(|s| s.earlier.iter().cloned().collect())
+            .unwrap_or_default()
     }
 
     /// Drops everything about a session (logout, session ID rotation).
@@ -121,7 +133,9 @@ impl NonceStore {
         let keep_for = self.lifetime * 2;
         self.sessions.retain(|_, s| {
             s.current.as_ref().is_some_and(|c| {
-                now.duration_since(c.issued_at).map(|age| age <= keep_for).unwrap_or(true)
+                now.duration_since(c.issued_at)
+                    .map(|age| age <= keep_for)
+                    .unwrap_or(true)
             })
         });
     }

@@ -67,7 +67,10 @@ impl Key {
 
     fn x509_algorithm(&self) -> AlgorithmIdentifierOwned {
         let (oid, parameters) = match self {
-            Key::Rsa(_) => (rfc5912::SHA_256_WITH_RSA_ENCRYPTION, Some(der::asn1::Null.into())),
+            Key::Rsa(_) => (
+                rfc5912::SHA_256_WITH_RSA_ENCRYPTION,
+                Some(der::asn1::Null.into()),
+            ),
             Key::P256(_) => (rfc5912::ECDSA_WITH_SHA_256, None),
             Key::P384(_) => (rfc5912::ECDSA_WITH_SHA_384, None),
         };
@@ -77,7 +80,9 @@ impl Key {
     /// A certificate signature (DER ECDSA or PKCS#1 v1.5) over `tbs`.
     fn sign_x509(&self, tbs: &[u8]) -> Vec<u8> {
         match self {
-            Key::Rsa(k) => rsa::pkcs1v15::SigningKey::<sha2::Sha256>::new(k.clone()).sign(tbs).to_vec(),
+            Key::Rsa(k) => rsa::pkcs1v15::SigningKey::<sha2::Sha256>::new(k.clone())
+                .sign(tbs)
+                .to_vec(),
             Key::P256(k) => {
                 let sig: p256::ecdsa::Signature = k.sign(tbs);
                 sig.to_der().as_bytes().to_vec()
@@ -92,10 +97,14 @@ impl Key {
     /// A token signature as the host produces it: PKCS#1 v1.5 / PSS, or raw `r || s`.
     pub fn sign_token(&self, algorithm: TokenAlgorithm, data: &[u8]) -> Vec<u8> {
         match (self, algorithm) {
-            (Key::Rsa(k), TokenAlgorithm::Ps256) => rsa::pss::SigningKey::<sha2::Sha256>::new(k.clone())
-                .sign_with_rng(&mut rand::rngs::OsRng, data)
+            (Key::Rsa(k), TokenAlgorithm::Ps256) => {
+                rsa::pss::SigningKey::<sha2::Sha256>::new(k.clone())
+                    .sign_with_rng(&mut rand::rngs::OsRng, data)
+                    .to_vec()
+            }
+            (Key::Rsa(k), _) => rsa::pkcs1v15::SigningKey::<sha2::Sha256>::new(k.clone())
+                .sign(data)
                 .to_vec(),
-            (Key::Rsa(k), _) => rsa::pkcs1v15::SigningKey::<sha2::Sha256>::new(k.clone()).sign(data).to_vec(),
             (Key::P256(k), _) => {
                 let sig: p256::ecdsa::Signature = k.sign(data);
                 sig.to_bytes().to_vec()
@@ -164,24 +173,44 @@ fn extension(oid: const_oid::ObjectIdentifier, critical: bool, value: &impl Enco
 }
 
 /// Issues a certificate for `subject_key` named `subject`, signed by `issuer_key` as `issuer`.
-pub fn issue(subject: &Name, subject_key: &Key, issuer: &Name, issuer_key: &Key, profile: &Profile) -> Vec<u8> {
+pub fn issue(
+    subject: &Name,
+    subject_key: &Key,
+    issuer: &Name,
+    issuer_key: &Key,
+    profile: &Profile,
+) -> Vec<u8> {
     let mut extensions = vec![extension(
         rfc5280::ID_CE_BASIC_CONSTRAINTS,
         true,
-        &BasicConstraints { ca: profile.ca, path_len_constraint: None },
+        &BasicConstraints {
+            ca: profile.ca,
+            path_len_constraint: None,
+        },
     )];
     if let Some(usage) = profile.key_usage {
-        extensions.push(extension(rfc5280::ID_CE_KEY_USAGE, true, &KeyUsage(usage.into())));
+        extensions.push(extension(
+            rfc5280::ID_CE_KEY_USAGE,
+            true,
+            &KeyUsage(usage.into()),
+        ));
     }
     if let Some(purposes) = &profile.extended_key_usage {
-        extensions.push(extension(rfc5280::ID_CE_EXT_KEY_USAGE, false, &ExtendedKeyUsage(purposes.clone())));
+        extensions.push(extension(
+            rfc5280::ID_CE_EXT_KEY_USAGE,
+            false,
+            &ExtendedKeyUsage(purposes.clone()),
+        ));
     }
     let tbs = TbsCertificate {
         version: Version::V3,
         serial_number: SerialNumber::new(&[0x01, 0x23, 0x45]).expect("serial"),
         signature: issuer_key.x509_algorithm(),
         issuer: issuer.clone(),
-        validity: Validity { not_before: time(profile.not_before), not_after: time(profile.not_after) },
+        validity: Validity {
+            not_before: time(profile.not_before),
+            not_after: time(profile.not_after),
+        },
         subject: subject.clone(),
         subject_public_key_info: subject_key.spki(),
         issuer_unique_id: None,
@@ -225,7 +254,13 @@ impl Ca {
 pub const ALICE: &str = "cn=Alice Example,givenName=Alice,sn=Example,serialNumber=555012345678";
 
 /// A Web eID token as the host would return it, signed over `origin` and `nonce`.
-pub fn token(certificate: &[u8], key: &Key, algorithm: TokenAlgorithm, origin: &str, nonce: &str) -> serde_json::Value {
+pub fn token(
+    certificate: &[u8],
+    key: &Key,
+    algorithm: TokenAlgorithm,
+    origin: &str,
+    nonce: &str,
+) -> serde_json::Value {
     let signed = authentication_signed_data(algorithm, origin, nonce);
     let name = serde_json::to_value(algorithm).expect("algorithm name");
     serde_json::json!({

@@ -50,7 +50,9 @@ pub enum VerifyError {
     MalformedToken(String),
     #[error("the token format {0:?} is not supported (expected \"web-eid:1.0\")")]
     UnsupportedFormat(String),
-    #[error("the signature algorithm {0:?} is not supported (expected RS256, ES256, ES384 or PS256)")]
+    #[error(
+        "the signature algorithm {0:?} is not supported (expected RS256, ES256, ES384 or PS256)"
+    )]
     UnsupportedAlgorithm(String),
     #[error("the certificate in the token cannot be read: {0}")]
     MalformedCertificate(String),
@@ -65,11 +67,17 @@ pub enum VerifyError {
     #[error("the certificate is not for client authentication (no clientAuth extended key usage)")]
     MissingClientAuth,
     #[error("the algorithm {algorithm} does not fit the certificate's {key} key")]
-    AlgorithmKeyMismatch { algorithm: &'static str, key: &'static str },
+    AlgorithmKeyMismatch {
+        algorithm: &'static str,
+        key: &'static str,
+    },
     #[error("the signature is not a well-formed {algorithm} signature")]
     MalformedSignature { algorithm: &'static str },
     #[error("the token was signed for the origin {signed_for}, but this site is {expected}")]
-    OriginMismatch { signed_for: String, expected: String },
+    OriginMismatch {
+        signed_for: String,
+        expected: String,
+    },
     #[error("the token was signed over an earlier challenge, not this session's current one")]
     StaleNonce,
     #[error("the signature does not match this site's origin and this session's challenge")]
@@ -193,15 +201,22 @@ pub fn verify_token(
 
     let key = PublicKey::from_spki(&certificate.tbs_certificate.subject_public_key_info)?;
     key.check_fits(algorithm)?;
-    let signature = STANDARD
-        .decode(&token.signature)
-        .map_err(|_| VerifyError::MalformedSignature { algorithm: algorithm_name(algorithm) })?;
+    let signature =
+        STANDARD
+            .decode(&token.signature)
+            .map_err(|_| VerifyError::MalformedSignature {
+                algorithm: algorithm_name(algorithm),
+            })?;
     check_token_signature(&key, algorithm, &signature, expected)?;
 
     let summary = CertificateSummary::from_der(&certificate_der)
         .map_err(|e| VerifyError::MalformedCertificate(format!("{e:?}")))?;
     let user_id = summary.user_id.clone().ok_or(VerifyError::NoUserId)?;
-    Ok(VerifiedUser { summary, user_id, certificate: certificate_der })
+    Ok(VerifiedUser {
+        summary,
+        user_id,
+        certificate: certificate_der,
+    })
 }
 
 fn parse_algorithm(name: &str) -> Result<TokenAlgorithm, VerifyError> {
@@ -291,7 +306,9 @@ fn check_issued_by(
     if ok {
         Ok(())
     } else {
-        Err(untrusted("the CA's signature on the certificate does not verify"))
+        Err(untrusted(
+            "the CA's signature on the certificate does not verify",
+        ))
     }
 }
 
@@ -312,10 +329,13 @@ fn raw_tbs(certificate_der: &[u8]) -> der::Result<&[u8]> {
     let mut inner = SliceReader::new(outer)?;
     let tbs = AnyRef::decode(&mut inner)?;
     let tbs_len = usize::try_from(tbs.encoded_len()?)?;
-    outer.get(..tbs_len).ok_or(der::ErrorKind::Incomplete {
-        expected_len: tbs.encoded_len()?,
-        actual_len: der::Length::ZERO,
-    }.into())
+    outer.get(..tbs_len).ok_or(
+        der::ErrorKind::Incomplete {
+            expected_len: tbs.encoded_len()?,
+            actual_len: der::Length::ZERO,
+        }
+        .into(),
+    )
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -323,8 +343,10 @@ fn raw_tbs(certificate_der: &[u8]) -> der::Result<&[u8]> {
 
 fn check_validity(certificate: &Certificate, now: i64) -> Result<(), VerifyError> {
     let validity = &certificate.tbs_certificate.validity;
-    let not_before = i64::try_from(validity.not_before.to_unix_duration().as_secs()).unwrap_or(i64::MAX);
-    let not_after = i64::try_from(validity.not_after.to_unix_duration().as_secs()).unwrap_or(i64::MAX);
+    let not_before =
+        i64::try_from(validity.not_before.to_unix_duration().as_secs()).unwrap_or(i64::MAX);
+    let not_after =
+        i64::try_from(validity.not_after.to_unix_duration().as_secs()).unwrap_or(i64::MAX);
     if now < not_before {
         return Err(VerifyError::CertificateNotYetValid { not_before, now });
     }
@@ -335,16 +357,23 @@ fn check_validity(certificate: &Certificate, now: i64) -> Result<(), VerifyError
 }
 
 fn check_key_usage(certificate: &Certificate) -> Result<(), VerifyError> {
-    let extensions = certificate.tbs_certificate.extensions.as_deref().unwrap_or_default();
+    let extensions = certificate
+        .tbs_certificate
+        .extensions
+        .as_deref()
+        .unwrap_or_default();
     let find = |oid: ObjectIdentifier| -> Result<Option<&[u8]>, VerifyError> {
         let mut matching = extensions.iter().filter(|e| e.extn_id == oid);
         let first = matching.next();
         if matching.next().is_some() {
-            return Err(VerifyError::MalformedCertificate(format!("extension {oid} appears twice")));
+            return Err(VerifyError::MalformedCertificate(format!(
+                "extension {oid} appears twice"
+            )));
         }
         Ok(first.map(|e| e.extn_value.as_bytes()))
     };
-    let malformed = |what: &str, e: der::Error| VerifyError::MalformedCertificate(format!("{what}: {e}"));
+    let malformed =
+        |what: &str, e: der::Error| VerifyError::MalformedCertificate(format!("{what}: {e}"));
 
     // A certificate without keyUsage is not restricted by RFC 5280, but a login certificate must say
     // it is for signatures: Web eID validators require digitalSignature too.
@@ -356,7 +385,9 @@ fn check_key_usage(certificate: &Certificate) -> Result<(), VerifyError> {
         return Err(VerifyError::WrongKeyUsage);
     }
     let extended = match find(rfc5280::ID_CE_EXT_KEY_USAGE)? {
-        Some(bytes) => ExtendedKeyUsage::from_der(bytes).map_err(|e| malformed("extKeyUsage", e))?,
+        Some(bytes) => {
+            ExtendedKeyUsage::from_der(bytes).map_err(|e| malformed("extKeyUsage", e))?
+        }
         None => return Err(VerifyError::MissingClientAuth),
     };
     if !extended.0.contains(&rfc5280::ID_KP_CLIENT_AUTH) {
@@ -383,7 +414,8 @@ const SECP384R1: ObjectIdentifier = rfc5912::SECP_384_R_1;
 
 impl PublicKey {
     fn from_spki(spki: &SubjectPublicKeyInfoOwned) -> Result<Self, VerifyError> {
-        let malformed = |what: &str| VerifyError::MalformedCertificate(format!("public key: {what}"));
+        let malformed =
+            |what: &str| VerifyError::MalformedCertificate(format!("public key: {what}"));
         let key_bytes = spki
             .subject_public_key
             .as_bytes()
@@ -434,7 +466,10 @@ impl PublicKey {
         if fits {
             Ok(())
         } else {
-            Err(VerifyError::AlgorithmKeyMismatch { algorithm: algorithm_name(algorithm), key: self.kind() })
+            Err(VerifyError::AlgorithmKeyMismatch {
+                algorithm: algorithm_name(algorithm),
+                key: self.kind(),
+            })
         }
     }
 }
@@ -454,16 +489,22 @@ impl TokenSignature {
         use rsa::traits::PublicKeyParts as _;
         match (key, algorithm) {
             (PublicKey::Rsa(k), TokenAlgorithm::Rs256) if bytes.len() == k.size() => {
-                rsa::pkcs1v15::Signature::try_from(bytes).ok().map(Self::Pkcs1)
+                rsa::pkcs1v15::Signature::try_from(bytes)
+                    .ok()
+                    .map(Self::Pkcs1)
             }
             (PublicKey::Rsa(k), TokenAlgorithm::Ps256) if bytes.len() == k.size() => {
                 rsa::pss::Signature::try_from(bytes).ok().map(Self::Pss)
             }
             (PublicKey::P256(_), TokenAlgorithm::Es256) => {
-                p256::ecdsa::Signature::from_slice(bytes).ok().map(Self::P256)
+                p256::ecdsa::Signature::from_slice(bytes)
+                    .ok()
+                    .map(Self::P256)
             }
             (PublicKey::P384(_), TokenAlgorithm::Es384) => {
-                p384::ecdsa::Signature::from_slice(bytes).ok().map(Self::P384)
+                p384::ecdsa::Signature::from_slice(bytes)
+                    .ok()
+                    .map(Self::P384)
             }
             _ => None,
         }
@@ -475,11 +516,15 @@ impl TokenSignature {
         use sha2::Sha256;
         match (self, key) {
             (Self::Pkcs1(sig), PublicKey::Rsa(k)) => {
-                rsa::pkcs1v15::VerifyingKey::<Sha256>::new(k.clone()).verify(data, sig).is_ok()
+                rsa::pkcs1v15::VerifyingKey::<Sha256>::new(k.clone())
+                    .verify(data, sig)
+                    .is_ok()
             }
             (Self::Pss(sig), PublicKey::Rsa(k)) => {
                 // Salt length = hash length, as JWS PS256 prescribes.
-                rsa::pss::VerifyingKey::<Sha256>::new(k.clone()).verify(data, sig).is_ok()
+                rsa::pss::VerifyingKey::<Sha256>::new(k.clone())
+                    .verify(data, sig)
+                    .is_ok()
             }
             (Self::P256(sig), PublicKey::P256(k)) => k.verify(data, sig).is_ok(),
             (Self::P384(sig), PublicKey::P384(k)) => k.verify(data, sig).is_ok(),
@@ -494,8 +539,11 @@ fn check_token_signature(
     signature: &[u8],
     expected: &Expected<'_>,
 ) -> Result<(), VerifyError> {
-    let signature = TokenSignature::decode(key, algorithm, signature)
-        .ok_or(VerifyError::MalformedSignature { algorithm: algorithm_name(algorithm) })?;
+    let signature = TokenSignature::decode(key, algorithm, signature).ok_or(
+        VerifyError::MalformedSignature {
+            algorithm: algorithm_name(algorithm),
+        },
+    )?;
     let signed_over = |origin: &str, nonce: &str| {
         signature.verifies(key, &authentication_signed_data(algorithm, origin, nonce))
     };
@@ -503,12 +551,20 @@ fn check_token_signature(
         return Ok(());
     }
     // Rejected. Find out whether it is a common mistake, to say so precisely.
-    if let Some(signed_for) =
-        origin_look_alikes(expected.origin).into_iter().find(|o| signed_over(o, expected.nonce))
+    if let Some(signed_for) = origin_look_alikes(expected.origin)
+        .into_iter()
+        .find(|o| signed_over(o, expected.nonce))
     {
-        return Err(VerifyError::OriginMismatch { signed_for, expected: expected.origin.to_owned() });
+        return Err(VerifyError::OriginMismatch {
+            signed_for,
+            expected: expected.origin.to_owned(),
+        });
     }
-    if expected.earlier_nonces.iter().any(|n| signed_over(expected.origin, n)) {
+    if expected
+        .earlier_nonces
+        .iter()
+        .any(|n| signed_over(expected.origin, n))
+    {
         return Err(VerifyError::StaleNonce);
     }
     Err(VerifyError::BadSignature)

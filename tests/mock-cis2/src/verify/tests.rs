@@ -25,11 +25,19 @@ impl Case {
     fn new(ca_key: Key, key: Key, profile: &Profile) -> Self {
         let ca = Ca::new(ca_key);
         let certificate = ca.issue(ALICE, &key, profile);
-        Self { ca, key, certificate }
+        Self {
+            ca,
+            key,
+            certificate,
+        }
     }
 
     fn p256() -> Self {
-        Self::new(test_pki::p256_key(), test_pki::p256_key(), &Profile::login())
+        Self::new(
+            test_pki::p256_key(),
+            test_pki::p256_key(),
+            &Profile::login(),
+        )
     }
 
     fn token(&self, algorithm: TokenAlgorithm, origin: &str, nonce: &str) -> UnverifiedToken {
@@ -45,15 +53,25 @@ impl Case {
         self.verify_with(token, &[])
     }
 
-    fn verify_with(&self, token: &UnverifiedToken, earlier: &[String]) -> Result<VerifiedUser, VerifyError> {
+    fn verify_with(
+        &self,
+        token: &UnverifiedToken,
+        earlier: &[String],
+    ) -> Result<VerifiedUser, VerifyError> {
         let anchor = TrustAnchor::from_der(&self.ca.der).expect("anchor");
-        let expected = Expected { origin: ORIGIN, nonce: NONCE, earlier_nonces: earlier };
+        let expected = Expected {
+            origin: ORIGIN,
+            nonce: NONCE,
+            earlier_nonces: earlier,
+        };
         verify_token(token, &expected, &anchor, test_pki::now())
     }
 }
 
 fn assert_accepted(case: &Case, algorithm: TokenAlgorithm) {
-    let user = case.verify(&case.token(algorithm, ORIGIN, NONCE)).expect("valid token");
+    let user = case
+        .verify(&case.token(algorithm, ORIGIN, NONCE))
+        .expect("valid token");
     assert_eq!(user.user_id, "555012345678");
     assert_eq!(user.summary.common_name, "Alice Example");
     assert_eq!(user.summary.given_name.as_deref(), Some("Alice"));
@@ -68,27 +86,52 @@ fn valid_es256_token_is_accepted() {
 
 #[test]
 fn valid_es384_token_is_accepted() {
-    let case = Case::new(test_pki::p256_key(), test_pki::p384_key(), &Profile::login());
+    let case = Case::new(
+        test_pki::p256_key(),
+        test_pki::p384_key(),
+        &Profile::login(),
+    );
     assert_accepted(&case, TokenAlgorithm::Es384);
 }
 
 #[test]
 fn valid_rs256_and_ps256_tokens_are_accepted() {
-    let case = Case::new(test_pki::p256_key(), test_pki::rsa_key(0), &Profile::login());
+    let case = Case::new(
+        test_pki::p256_key(),
+        test_pki::rsa_key(0),
+        &Profile::login(),
+    );
     assert_accepted(&case, TokenAlgorithm::Rs256);
     assert_accepted(&case, TokenAlgorithm::Ps256);
 }
 
 #[test]
 fn rsa_and_p384_issuers_are_supported() {
-    assert_accepted(&Case::new(test_pki::rsa_key(1), test_pki::p256_key(), &Profile::login()), TokenAlgorithm::Es256);
-    assert_accepted(&Case::new(test_pki::p384_key(), test_pki::p256_key(), &Profile::login()), TokenAlgorithm::Es256);
+    assert_accepted(
+        &Case::new(
+            test_pki::rsa_key(1),
+            test_pki::p256_key(),
+            &Profile::login(),
+        ),
+        TokenAlgorithm::Es256,
+    );
+    assert_accepted(
+        &Case::new(
+            test_pki::p384_key(),
+            test_pki::p256_key(),
+            &Profile::login(),
+        ),
+        TokenAlgorithm::Es256,
+    );
 }
 
 #[test]
 fn token_for_a_look_alike_origin_is_an_origin_mismatch() {
     let case = Case::p256();
-    let err = case.verify(&case.signed("https://am.nhsint.auth-ptl.cis2.spineservices.nhs.uk:443", NONCE));
+    let err = case.verify(&case.signed(
+        "https://am.nhsint.auth-ptl.cis2.spineservices.nhs.uk:443",
+        NONCE,
+    ));
     assert_eq!(
         err.err(),
         Some(VerifyError::OriginMismatch {
@@ -111,12 +154,22 @@ fn token_for_another_nonce_is_rejected() {
     let token = case.signed(ORIGIN, OTHER_NONCE);
     assert_eq!(case.verify(&token).err(), Some(VerifyError::BadSignature));
     // The same token, when the nonce was this session's previous challenge, says so.
-    assert_eq!(case.verify_with(&token, &[OTHER_NONCE.to_owned()]).err(), Some(VerifyError::StaleNonce));
+    assert_eq!(
+        case.verify_with(&token, &[OTHER_NONCE.to_owned()]).err(),
+        Some(VerifyError::StaleNonce)
+    );
 }
 
 #[test]
 fn tampered_signature_is_rejected() {
-    for case in [Case::p256(), Case::new(test_pki::p256_key(), test_pki::rsa_key(0), &Profile::login())] {
+    for case in [
+        Case::p256(),
+        Case::new(
+            test_pki::p256_key(),
+            test_pki::rsa_key(0),
+            &Profile::login(),
+        ),
+    ] {
         let mut token = case.signed(ORIGIN, NONCE);
         let mut signature = STANDARD.decode(&token.signature).expect("base64");
         signature[10] ^= 0x01;
@@ -130,7 +183,10 @@ fn signature_of_the_wrong_shape_is_malformed() {
     let case = Case::p256();
     let mut token = case.signed(ORIGIN, NONCE);
     token.signature = STANDARD.encode([1u8; 70]);
-    assert_eq!(case.verify(&token).err(), Some(VerifyError::MalformedSignature { algorithm: "ES256" }));
+    assert_eq!(
+        case.verify(&token).err(),
+        Some(VerifyError::MalformedSignature { algorithm: "ES256" })
+    );
 }
 
 #[test]
@@ -138,22 +194,45 @@ fn certificate_from_another_ca_is_untrusted() {
     let case = Case::p256();
     // Same CA name, different key: only the signature check can catch it.
     let impostor = Ca::new(test_pki::p256_key());
-    let forged = Case { certificate: impostor.issue(ALICE, &case.key, &Profile::login()), ..Case::p256() };
-    let forged = Case { ca: case.ca.clone(), key: case.key.clone(), ..forged };
-    assert!(matches!(forged.verify(&forged.signed(ORIGIN, NONCE)), Err(VerifyError::UntrustedCertificate(_))));
+    let forged = Case {
+        certificate: impostor.issue(ALICE, &case.key, &Profile::login()),
+        ..Case::p256()
+    };
+    let forged = Case {
+        ca: case.ca.clone(),
+        key: case.key.clone(),
+        ..forged
+    };
+    assert!(matches!(
+        forged.verify(&forged.signed(ORIGIN, NONCE)),
+        Err(VerifyError::UntrustedCertificate(_))
+    ));
     // A different CA name.
     let stranger = Ca::named("cn=Somebody Else CA", test_pki::p256_key());
-    let other = Case { certificate: stranger.issue(ALICE, &case.key, &Profile::login()), ..case };
-    assert!(matches!(other.verify(&other.signed(ORIGIN, NONCE)), Err(VerifyError::UntrustedCertificate(_))));
+    let other = Case {
+        certificate: stranger.issue(ALICE, &case.key, &Profile::login()),
+        ..case
+    };
+    assert!(matches!(
+        other.verify(&other.signed(ORIGIN, NONCE)),
+        Err(VerifyError::UntrustedCertificate(_))
+    ));
 }
 
 #[test]
 fn altered_certificate_is_untrusted() {
     let mut case = Case::p256();
     // Change the user ID's last digit: the CA's signature no longer matches.
-    let at = case.certificate.windows(12).position(|w| w == b"555012345678").expect("user id in DER");
+    let at = case
+        .certificate
+        .windows(12)
+        .position(|w| w == b"555012345678")
+        .expect("user id in DER");
     case.certificate[at + 11] = b'9';
-    assert!(matches!(case.verify(&case.signed(ORIGIN, NONCE)), Err(VerifyError::UntrustedCertificate(_))));
+    assert!(matches!(
+        case.verify(&case.signed(ORIGIN, NONCE)),
+        Err(VerifyError::UntrustedCertificate(_))
+    ));
 }
 
 #[test]
@@ -161,17 +240,41 @@ fn expired_and_not_yet_valid_certificates_are_rejected() {
     let case = Case::p256();
     let anchor = TrustAnchor::from_der(&case.ca.der).expect("anchor");
     let token = case.signed(ORIGIN, NONCE);
-    let expected = Expected { origin: ORIGIN, nonce: NONCE, earlier_nonces: &[] };
-    let expired_profile = Profile { not_after: test_pki::NOT_BEFORE + 3600, ..Profile::login() };
-    let expired = Case { certificate: case.ca.issue(ALICE, &case.key, &expired_profile), ..Case::p256() };
-    let expired = Case { ca: case.ca.clone(), key: case.key.clone(), ..expired };
+    let expected = Expected {
+        origin: ORIGIN,
+        nonce: NONCE,
+        earlier_nonces: &[],
+    };
+    let expired_profile = Profile {
+        not_after: test_pki::NOT_BEFORE + 3600,
+        ..Profile::login()
+    };
+    let expired = Case {
+        certificate: case.ca.issue(ALICE, &case.key, &expired_profile),
+        ..Case::p256()
+    };
+    let expired = Case {
+        ca: case.ca.clone(),
+        key: case.key.clone(),
+        ..expired
+    };
     assert!(matches!(
         expired.verify(&expired.signed(ORIGIN, NONCE)),
         Err(VerifyError::CertificateExpired { .. })
     ));
-    let future_profile = Profile { not_before: test_pki::NOT_BEFORE + 2 * 86_400, ..Profile::login() };
-    let future = Case { certificate: case.ca.issue(ALICE, &case.key, &future_profile), ..Case::p256() };
-    let future = Case { ca: case.ca.clone(), key: case.key.clone(), ..future };
+    let future_profile = Profile {
+        not_before: test_pki::NOT_BEFORE + 2 * 86_400,
+        ..Profile::login()
+    };
+    let future = Case {
+        certificate: case.ca.issue(ALICE, &case.key, &future_profile),
+        ..Case::p256()
+    };
+    let future = Case {
+        ca: case.ca.clone(),
+        key: case.key.clone(),
+        ..future
+    };
     assert!(matches!(
         future.verify(&future.signed(ORIGIN, NONCE)),
         Err(VerifyError::CertificateNotYetValid { .. })
@@ -186,55 +289,108 @@ fn expired_and_not_yet_valid_certificates_are_rejected() {
 
 #[test]
 fn certificate_without_client_auth_is_rejected() {
-    let no_eku = Profile { extended_key_usage: None, ..Profile::login() };
+    let no_eku = Profile {
+        extended_key_usage: None,
+        ..Profile::login()
+    };
     let case = Case::new(test_pki::p256_key(), test_pki::p256_key(), &no_eku);
-    assert_eq!(case.verify(&case.signed(ORIGIN, NONCE)).err(), Some(VerifyError::MissingClientAuth));
-    let server_only = Profile { extended_key_usage: Some(vec![rfc5280::ID_KP_SERVER_AUTH]), ..Profile::login() };
+    assert_eq!(
+        case.verify(&case.signed(ORIGIN, NONCE)).err(),
+        Some(VerifyError::MissingClientAuth)
+    );
+    let server_only = Profile {
+        extended_key_usage: Some(vec![rfc5280::ID_KP_SERVER_AUTH]),
+        ..Profile::login()
+    };
     let case = Case::new(test_pki::p256_key(), test_pki::p256_key(), &server_only);
-    assert_eq!(case.verify(&case.signed(ORIGIN, NONCE)).err(), Some(VerifyError::MissingClientAuth));
+    assert_eq!(
+        case.verify(&case.signed(ORIGIN, NONCE)).err(),
+        Some(VerifyError::MissingClientAuth)
+    );
 }
 
 #[test]
 fn certificate_without_digital_signature_is_rejected() {
-    let encipher_only = Profile { key_usage: Some(KeyUsages::KeyEncipherment), ..Profile::login() };
+    let encipher_only = Profile {
+        key_usage: Some(KeyUsages::KeyEncipherment),
+        ..Profile::login()
+    };
     let case = Case::new(test_pki::p256_key(), test_pki::p256_key(), &encipher_only);
-    assert_eq!(case.verify(&case.signed(ORIGIN, NONCE)).err(), Some(VerifyError::WrongKeyUsage));
+    assert_eq!(
+        case.verify(&case.signed(ORIGIN, NONCE)).err(),
+        Some(VerifyError::WrongKeyUsage)
+    );
 }
 
 #[test]
 fn algorithm_must_fit_the_key() {
     let case = Case::p256();
-    let token = UnverifiedToken { algorithm: "ES384".into(), ..case.signed(ORIGIN, NONCE) };
+    let token = UnverifiedToken {
+        algorithm: "ES384".into(),
+        ..case.signed(ORIGIN, NONCE)
+    };
     assert_eq!(
         case.verify(&token).err(),
-        Some(VerifyError::AlgorithmKeyMismatch { algorithm: "ES384", key: "P-256" })
+        Some(VerifyError::AlgorithmKeyMismatch {
+            algorithm: "ES384",
+            key: "P-256"
+        })
     );
 }
 
 #[test]
 fn unknown_format_and_algorithm_are_rejected() {
     let case = Case::p256();
-    let token = UnverifiedToken { format: "web-eid:2.0".into(), ..case.signed(ORIGIN, NONCE) };
-    assert_eq!(case.verify(&token).err(), Some(VerifyError::UnsupportedFormat("web-eid:2.0".into())));
-    let token = UnverifiedToken { algorithm: "HS256".into(), ..case.signed(ORIGIN, NONCE) };
-    assert_eq!(case.verify(&token).err(), Some(VerifyError::UnsupportedAlgorithm("HS256".into())));
+    let token = UnverifiedToken {
+        format: "web-eid:2.0".into(),
+        ..case.signed(ORIGIN, NONCE)
+    };
+    assert_eq!(
+        case.verify(&token).err(),
+        Some(VerifyError::UnsupportedFormat("web-eid:2.0".into()))
+    );
+    let token = UnverifiedToken {
+        algorithm: "HS256".into(),
+        ..case.signed(ORIGIN, NONCE)
+    };
+    assert_eq!(
+        case.verify(&token).err(),
+        Some(VerifyError::UnsupportedAlgorithm("HS256".into()))
+    );
     let missing = serde_json::json!({"algorithm": "ES256"});
-    assert!(matches!(UnverifiedToken::from_json(&missing), Err(VerifyError::MalformedToken(_))));
+    assert!(matches!(
+        UnverifiedToken::from_json(&missing),
+        Err(VerifyError::MalformedToken(_))
+    ));
 }
 
 #[test]
 fn certificate_without_user_id_is_rejected() {
     let ca = Ca::new(test_pki::p256_key());
     let key = test_pki::p256_key();
-    let case = Case { certificate: ca.issue("cn=No Id", &key, &Profile::login()), ca, key };
-    assert_eq!(case.verify(&case.signed(ORIGIN, NONCE)).err(), Some(VerifyError::NoUserId));
+    let case = Case {
+        certificate: ca.issue("cn=No Id", &key, &Profile::login()),
+        ca,
+        key,
+    };
+    assert_eq!(
+        case.verify(&case.signed(ORIGIN, NONCE)).err(),
+        Some(VerifyError::NoUserId)
+    );
 }
 
 #[test]
 fn look_alikes_cover_common_developer_mistakes() {
     let alikes = origin_look_alikes("http://localhost:8443");
-    for wanted in ["http://127.0.0.1:8443", "https://localhost:8443", "http://localhost:8443/"] {
-        assert!(alikes.iter().any(|a| a == wanted), "{wanted} missing from {alikes:?}");
+    for wanted in [
+        "http://127.0.0.1:8443",
+        "https://localhost:8443",
+        "http://localhost:8443/",
+    ] {
+        assert!(
+            alikes.iter().any(|a| a == wanted),
+            "{wanted} missing from {alikes:?}"
+        );
     }
     assert!(!alikes.iter().any(|a| a == "http://localhost:8443"));
 }
