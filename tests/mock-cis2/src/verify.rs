@@ -58,9 +58,9 @@ pub enum VerifyError {
     MalformedCertificate(String),
     #[error("the certificate was not issued by this site's trusted CA: {0}")]
     UntrustedCertificate(String),
-    #[error("the certificate is not valid before {not_before} (unix time); it is now {now}")]
+    #[error("the certificate is not valid before {}; it is now {}", utc(*not_before), utc(*now))]
     CertificateNotYetValid { not_before: i64, now: i64 },
-    #[error("the certificate expired at {not_after} (unix time); it is now {now}")]
+    #[error("the certificate expired on {}; it is now {}", utc(*not_after), utc(*now))]
     CertificateExpired { not_after: i64, now: i64 },
     #[error("the certificate's key usage does not allow digital signatures")]
     WrongKeyUsage,
@@ -211,7 +211,12 @@ pub fn verify_token(
 
     let summary = CertificateSummary::from_der(&certificate_der)
         .map_err(|e| VerifyError::MalformedCertificate(format!("{e:?}")))?;
-    let user_id = summary.user_id.clone().ok_or(VerifyError::NoUserId)?;
+    // CIS2 identifies people by a 12-digit UUID; the protocol crate reads it, we insist on it.
+    let user_id = summary
+        .user_id
+        .clone()
+        .filter(|id| id.len() == 12 && id.bytes().all(|b| b.is_ascii_digit()))
+        .ok_or(VerifyError::NoUserId)?;
     Ok(VerifiedUser {
         summary,
         user_id,
@@ -236,6 +241,14 @@ fn algorithm_name(algorithm: TokenAlgorithm) -> &'static str {
         TokenAlgorithm::Es384 => "ES384",
         TokenAlgorithm::Ps256 => "PS256",
     }
+}
+
+/// Unix seconds as `2025-01-01T00:00:00Z`, for messages people read.
+fn utc(unix: i64) -> String {
+    u64::try_from(unix)
+        .ok()
+        .and_then(|s| der::DateTime::from_unix_duration(std::time::Duration::from_secs(s)).ok())
+        .map_or_else(|| format!("{unix} (unix time)"), |t| t.to_string())
 }
 
 fn unix_seconds(time: SystemTime) -> i64 {

@@ -258,10 +258,18 @@ fn expired_and_not_yet_valid_certificates_are_rejected() {
         key: case.key.clone(),
         ..expired
     };
-    assert!(matches!(
-        expired.verify(&expired.signed(ORIGIN, NONCE)),
-        Err(VerifyError::CertificateExpired { .. })
-    ));
+    let err = expired
+        .verify(&expired.signed(ORIGIN, NONCE))
+        .err()
+        .expect("expired");
+    assert!(
+        matches!(err, VerifyError::CertificateExpired { .. }),
+        "{err:?}"
+    );
+    assert!(
+        err.to_string().contains("expired on 2025-01-01T01:00:00Z"),
+        "{err}"
+    );
     let future_profile = Profile {
         not_before: test_pki::NOT_BEFORE + 2 * 86_400,
         ..Profile::login()
