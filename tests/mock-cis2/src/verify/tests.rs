@@ -260,8 +260,7 @@ fn expired_and_not_yet_valid_certificates_are_rejected() {
     };
     let err = expired
         .verify(&expired.signed(ORIGIN, NONCE))
-        .err()
-        .expect("expired");
+        .expect_err("expired");
     assert!(
         matches!(err, VerifyError::CertificateExpired { .. }),
         "{err:?}"
