@@ -401,3 +401,56 @@ fn look_alikes_cover_common_developer_mistakes() {
     }
     assert!(!alikes.iter().any(|a| a == "http://localhost:8443"));
 }
+
+/// The valid token of the Web eID project's own validator tests (web-eid-authtoken-validation-java,
+/// `AbstractTestWithValidator.VALID_AUTH_TOKEN`): signed by a real Estonian test ID card (P-384,
+/// ES384) for origin `https://ria.ee` and nonce `VALID_CHALLENGE_NONCE`. Its CA is not ours and its
+/// certificate has expired, so only the signature and key-usage steps are checked: they must agree
+/// with Web eID's own validators, or carecard tokens would not be accepted by them either.
+const WEB_EID_CERTIFICATE: &str = concat!(
+    "MIIEBDCCA2WgAwIBAgIQY5OGshxoPMFg+Wfc0gFEaTAKBggqhkjOPQQDBDBgMQswCQYDVQQGEwJFRTEbMBkGA1UECgwSU0sgSUQg",
+    "U29sdXRpb25zIEFTMRcwFQYDVQRhDA5OVFJFRS0xMDc0NzAxMzEbMBkGA1UEAwwSVEVTVCBvZiBFU1RFSUQyMDE4MB4XDTIxMDcy",
+    "MjEyNDMwOFoXDTI2MDcwOTIxNTk1OVowfzELMAkGA1UEBhMCRUUxKjAoBgNVBAMMIUrDlUVPUkcsSkFBSy1LUklTVEpBTiwzODAw",
+    "MTA4NTcxODEQMA4GA1UEBAwHSsOVRU9SRzEWMBQGA1UEKgwNSkFBSy1LUklTVEpBTjEaMBgGA1UEBRMRUE5PRUUtMzgwMDEwODU3",
+    "MTgwdjAQBgcqhkjOPQIBBgUrgQQAIgNiAAQmwEKsJTjaMHSaZj19hb9EJaJlwbKc5VFzmlGMFSJVk4dDy+eUxa5KOA7tWXqzcmhh",
+    "5SYdv+MxcaQKlKWLMa36pfgv20FpEDb03GCtLqjLTRZ7649PugAQ5EmAqIic29CjggHDMIIBvzAJBgNVHRMEAjAAMA4GA1UdDwEB",
+    "/wQEAwIDiDBHBgNVHSAEQDA+MDIGCysGAQQBg5EhAQIBMCMwIQYIKwYBBQUHAgEWFWh0dHBzOi8vd3d3LnNrLmVlL0NQUzAIBgYE",
+    "AI96AQIwHwYDVR0RBBgwFoEUMzgwMDEwODU3MThAZWVzdGkuZWUwHQYDVR0OBBYEFPlp/ceABC52itoqppEmbf71TJz6MGEGCCsG",
+    "AQUFBwEDBFUwUzBRBgYEAI5GAQUwRzBFFj9odHRwczovL3NrLmVlL2VuL3JlcG9zaXRvcnkvY29uZGl0aW9ucy1mb3ItdXNlLW9m",
+    "LWNlcnRpZmljYXRlcy8TAkVOMCAGA1UdJQEB/wQWMBQGCCsGAQUFBwMCBggrBgEFBQcDBDAfBgNVHSMEGDAWgBTAhJkpxE6fOwI0",
+    "9pnhClYACCk+ezBzBggrBgEFBQcBAQRnMGUwLAYIKwYBBQUHMAGGIGh0dHA6Ly9haWEuZGVtby5zay5lZS9lc3RlaWQyMDE4MDUG",
+    "CCsGAQUFBzAChilodHRwOi8vYy5zay5lZS9UZXN0X29mX0VTVEVJRDIwMTguZGVyLmNydDAKBggqhkjOPQQDBAOBjAAwgYgCQgDC",
+    "Agybz0u3W+tGI+AX+PiI5CrE9ptEHO5eezR1Jo4j7iGaO0i39xTGUB+NSC7P6AQbyE/ywqJjA1a62jTLcS9GHAJCARxN4NO4eVdW",
+    "U3zVohCXm8WN3DWA7XUcn9TZiLGQ29P4xfQZOXJi/z4PNRRsR4plvSNB3dfyBvZn31HhC7my8woi",
+);
+const WEB_EID_SIGNATURE: &str =
+    "0Ov7ME6pTY1K2GXMj8Wxov/o2fGIMEds8OMY5dKdkB0nrqQX7fG1E5mnsbvyHpMDecMUH6Yg+p1HXdgB/lLqOcFZjt/OVXPjAAApC5d1YgRYATDcxsR1zqQwiNcHdmWn";
+const WEB_EID_NONCE: &str = "12345678123456781234567812345678912356789123";
+
+#[test]
+fn web_eid_reference_token_signature_verifies() {
+    let der = STANDARD.decode(WEB_EID_CERTIFICATE).expect("base64");
+    let certificate = Certificate::from_der(&der).expect("certificate");
+    check_key_usage(&certificate).expect("digitalSignature + clientAuth");
+    let key =
+        PublicKey::from_spki(&certificate.tbs_certificate.subject_public_key_info).expect("key");
+    key.check_fits(TokenAlgorithm::Es384).expect("P-384");
+    let signature = STANDARD.decode(WEB_EID_SIGNATURE).expect("base64");
+    let expected = Expected {
+        origin: "https://ria.ee",
+        nonce: WEB_EID_NONCE,
+        earlier_nonces: &[],
+    };
+    assert_eq!(
+        check_token_signature(&key, TokenAlgorithm::Es384, &signature, &expected),
+        Ok(())
+    );
+    let elsewhere = Expected {
+        origin: "https://ria.ee.example",
+        ..expected
+    };
+    assert_eq!(
+        check_token_signature(&key, TokenAlgorithm::Es384, &signature, &elsewhere),
+        Err(VerifyError::BadSignature)
+    );
+}
