@@ -119,7 +119,7 @@ fn serve_connection(
 
 fn control_answer(card: &mut VirtualCard, control: u8) -> Option<Vec<u8>> {
     match control {
-        0x00 | 0x01 | 0x02 => {
+        0x00..=0x02 => {
             card.reset();
             None
         }
