@@ -1,0 +1,101 @@
+//! Errors of the card layer. The host maps [`CardError`] to a wire error code in one place.
+
+use crate::apdu::StatusWord;
+use thiserror::Error;
+
+/// What can go wrong moving one APDU to the card and its answer back.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum TransportError {
+    #[error("the smart card service is not available")]
+    PcscUnavailable,
+    #[error("the card reader is not available")]
+    NoReader,
+    #[error("there is no card in the reader")]
+    NoCard,
+    #[error("the card was removed")]
+    CardRemoved,
+    /// Another application reset the card; the command was not delivered.
+    #[error("the card was reset by another application")]
+    CardReset,
+    #[error("the card is in use by another application")]
+    CardBusy,
+    #[error("the card gave no usable answer")]
+    NoResponse,
+    #[error("smart card service error: {0}")]
+    Other(String),
+}
+
+/// Everything the card layer reports to the host.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum CardError {
+    #[error("the smart card service is not available")]
+    PcscUnavailable,
+    #[error("no card reader is connected")]
+    NoReader,
+    #[error("there is no card in the reader")]
+    NoCard,
+    #[error("the card was removed")]
+    CardRemoved,
+    /// Another application reset the card; [`crate::PcscCard::transaction`] reconnects and
+    /// retries once before reporting this.
+    #[error("the card was reset by another application")]
+    CardReset,
+    #[error("the card is in use by another application")]
+    CardBusy,
+    /// SELECT of the PIV application failed: not a PIV card.
+    #[error("the card is not a PIV card")]
+    UnsupportedCard,
+    /// The card has no such data object or key (6A82).
+    #[error("the card does not hold the requested object")]
+    ObjectNotFound,
+    /// The PIN/PUK cannot be sent: empty, longer than 8 bytes, or containing the pad byte 0xFF.
+    #[error("the PIN has the wrong format")]
+    PinFormat,
+    #[error("the PIN is incorrect ({retries_left} tries left)")]
+    PinIncorrect { retries_left: u8 },
+    #[error("the PIN is blocked")]
+    PinBlocked,
+    #[error("the PUK is incorrect ({retries_left} tries left)")]
+    PukIncorrect { retries_left: u8 },
+    #[error("the PUK is blocked")]
+    PukBlocked,
+    /// 6982: the operation needs a verified PIN (or management key) first.
+    #[error("the card refused: security status not satisfied")]
+    SecurityStatusNotSatisfied,
+    /// Any other status word the operation does not expect.
+    #[error("the card answered with status {0}")]
+    Status(StatusWord),
+    /// The card's answer breaks the encoding or a size limit.
+    #[error("the card's answer is malformed: {0}")]
+    Malformed(String),
+    /// The caller passed something the card layer cannot send (wrong digest length, …).
+    #[error("invalid input: {0}")]
+    InvalidInput(String),
+    #[error("smart card service error: {0}")]
+    Pcsc(String),
+}
+
+impl CardError {
+    pub(crate) fn malformed(what: impl Into<String>) -> Self {
+        CardError::Malformed(what.into())
+    }
+
+    pub(crate) fn invalid_input(what: impl Into<String>) -> Self {
+        CardError::InvalidInput(what.into())
+    }
+}
+
+impl From<TransportError> for CardError {
+    fn from(e: TransportError) -> Self {
+        match e {
+            TransportError::PcscUnavailable => CardError::PcscUnavailable,
+            TransportError::NoReader => CardError::NoReader,
+            TransportError::NoCard => CardError::NoCard,
+            TransportError::CardRemoved => CardError::CardRemoved,
+            TransportError::CardReset => CardError::CardReset,
+            TransportError::CardBusy => CardError::CardBusy,
+            TransportError::NoResponse => CardError::malformed("no status word"),
+            TransportError::Other(s) => CardError::Pcsc(s),
+        }
+    }
+}

@@ -1,0 +1,1 @@
+//! PC/SC backend (to be filled in next).

@@ -1,0 +1,367 @@
+//! The PIV card edge (NIST SP 800-73-4 part 2): the commands the host sends and how their
+//! status words map to [`CardError`]. Only standard PIV instructions, nothing vendor-specific.
+
+use crate::apdu::{status_error, Command, Response, StatusWord};
+use crate::error::CardError;
+use crate::tlv;
+use crate::transport::{exchange, exchange_with_limit, Transport};
+use std::fmt;
+use std::io::Read;
+use zeroize::Zeroizing;
+
+/// PIV application identifier (without version bytes, so any PIV version matches).
+pub const PIV_AID: [u8; 9] = [0xA0, 0x00, 0x00, 0x03, 0x08, 0x00, 0x00, 0x10, 0x00];
+
+/// Largest data object read from the card (the GET DATA reply), and largest certificate
+/// after decompression.
+pub const MAX_OBJECT: usize = 16 * 1024;
+
+/// The PIV card application PIN's key reference.
+const PIN_REFERENCE: u8 = 0x80;
+/// PIN and PUK are padded with 0xFF to this length.
+const PIN_BLOCK: usize = 8;
+
+/// Key slots (key references) of SP 800-73-4.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Slot {
+    /// 9A, PIV authentication: the login key.
+    Authentication,
+    /// 9C, digital signature.
+    Signature,
+    /// 9B, card management (symmetric).
+    CardManagement,
+    /// 9D, key management.
+    KeyManagement,
+    /// 9E, card authentication.
+    CardAuthentication,
+}
+
+impl Slot {
+    pub fn key_reference(self) -> u8 {
+        match self {
+            Slot::Authentication => 0x9A,
+            Slot::Signature => 0x9C,
+            Slot::CardManagement => 0x9B,
+            Slot::KeyManagement => 0x9D,
+            Slot::CardAuthentication => 0x9E,
+        }
+    }
+
+    /// The data object holding this slot's certificate; 9B has none.
+    pub fn certificate_tag(self) -> Option<u32> {
+        match self {
+            Slot::Authentication => Some(0x5FC105),
+            Slot::Signature => Some(0x5FC10A),
+            Slot::KeyManagement => Some(0x5FC10B),
+            Slot::CardAuthentication => Some(0x5FC101),
+            Slot::CardManagement => None,
+        }
+    }
+
+    pub fn from_key_reference(reference: u8) -> Option<Slot> {
+        [
+            Slot::Authentication,
+            Slot::Signature,
+            Slot::CardManagement,
+            Slot::KeyManagement,
+            Slot::CardAuthentication,
+        ]
+        .into_iter()
+        .find(|s| s.key_reference() == reference)
+    }
+}
+
+impl fmt::Display for Slot {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:02X}", self.key_reference())
+    }
+}
+
+/// Asymmetric algorithm identifiers (SP 800-78-4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[repr(u8)]
+pub enum Algorithm {
+    Rsa2048 = 0x07,
+    EccP256 = 0x11,
+    EccP384 = 0x14,
+}
+
+impl Algorithm {
+    pub fn id(self) -> u8 {
+        self as u8
+    }
+
+    pub fn from_id(id: u8) -> Option<Algorithm> {
+        match id {
+            0x07 => Some(Algorithm::Rsa2048),
+            0x11 => Some(Algorithm::EccP256),
+            0x14 => Some(Algorithm::EccP384),
+            _ => None,
+        }
+    }
+
+    /// Bytes of the card's input for GENERAL AUTHENTICATE: the modulus or the field size.
+    pub fn input_len(self) -> usize {
+        match self {
+            Algorithm::Rsa2048 => 256,
+            Algorithm::EccP256 => 32,
+            Algorithm::EccP384 => 48,
+        }
+    }
+}
+
+/// The PIN's state as the card reports it without a PIN being sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PinStatus {
+    Verified,
+    RetriesLeft(u8),
+    Blocked,
+}
+
+/// Whether a failed reference-data check concerns the PIN or the PUK.
+#[derive(Clone, Copy)]
+enum Secret {
+    Pin,
+    Puk,
+}
+
+/// The PIV application on one card, reached through any [`Transport`].
+pub struct Piv<'t> {
+    transport: &'t mut dyn Transport,
+    pin_verified: bool,
+}
+
+impl fmt::Debug for Piv<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Piv")
+            .field("pin_verified", &self.pin_verified)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'t> Piv<'t> {
+    pub fn new(transport: &'t mut dyn Transport) -> Self {
+        Piv {
+            transport,
+            pin_verified: false,
+        }
+    }
+
+    /// Whether this session sent a PIN the card accepted (used to clear it afterwards).
+    pub fn pin_was_verified(&self) -> bool {
+        self.pin_verified
+    }
+
+    /// Sends any command (chaining and GET RESPONSE handled) and returns the raw response,
+    /// whatever its status word: for callers relaying standard commands this module lacks.
+    pub fn transmit(&mut self, command: &Command) -> Result<Response, CardError> {
+        exchange(self.transport, command)
+    }
+
+    /// SELECT the PIV application. 6A82 (or any failure) means this is not a PIV card.
+    pub fn select(&mut self) -> Result<(), CardError> {
+        let command = Command::new(0x00, 0xA4, 0x04, 0x00)
+            .with_data(PIV_AID.to_vec())
+            .with_le(256);
+        let response = self.transmit(&command)?;
+        if response.is_success() {
+            Ok(())
+        } else {
+            log::debug!("SELECT PIV answered {}", response.sw);
+            Err(CardError::UnsupportedCard)
+        }
+    }
+
+    /// The certificate in `slot`'s data object, decompressed; `None` when the card has none.
+    pub fn read_certificate(&mut self, slot: Slot) -> Result<Option<Vec<u8>>, CardError> {
+        let tag = slot
+            .certificate_tag()
+            .ok_or_else(|| CardError::invalid_input(format!("slot {slot} has no certificate")))?;
+        match self.read_object(tag)? {
+            Some(object) => certificate_from_object(&object),
+            None => Ok(None),
+        }
+    }
+
+    /// GET DATA for one object; returns the contents of its `53` wrapper, `None` on 6A82.
+    pub fn read_object(&mut self, tag: u32) -> Result<Option<Vec<u8>>, CardError> {
+        let command = Command::new(0x00, 0xCB, 0x3F, 0xFF)
+            .with_data(tlv::encode(0x5C, &object_id(tag)))
+            .with_le(256);
+        // The 53 wrapper adds at most five bytes around an object of MAX_OBJECT bytes.
+        let response = exchange_with_limit(self.transport, &command, MAX_OBJECT + 8)?;
+        if response.sw.is_not_found() {
+            return Ok(None);
+        }
+        let data = response.into_data()?;
+        let (wrapper, _trailing) = tlv::parse_one(&data)?;
+        if wrapper.tag != 0x53 {
+            return Err(CardError::malformed("GET DATA reply is not a 53 object"));
+        }
+        Ok(Some(wrapper.value.to_vec()))
+    }
+
+    /// VERIFY the PIN once. Never retried here: a wrong PIN costs the user a try.
+    pub fn verify_pin(&mut self, pin: &[u8]) -> Result<(), CardError> {
+        let block = pad_pin(pin)?;
+        let command = Command::new(0x00, 0x20, 0x00, PIN_REFERENCE).with_data(block.to_vec());
+        let response = self.transmit(&command)?;
+        check_reference_data(response.sw, Secret::Pin)?;
+        self.pin_verified = true;
+        Ok(())
+    }
+
+    /// VERIFY without data: asks for the PIN state without spending a try.
+    pub fn pin_status(&mut self) -> Result<PinStatus, CardError> {
+        let response = self.transmit(&Command::new(0x00, 0x20, 0x00, PIN_REFERENCE))?;
+        let sw = response.sw;
+        if sw.is_success() {
+            Ok(PinStatus::Verified)
+        } else if let Some(n) = sw.retries_left() {
+            Ok(if n == 0 {
+                PinStatus::Blocked
+            } else {
+                PinStatus::RetriesLeft(n)
+            })
+        } else if sw.is_blocked() {
+            Ok(PinStatus::Blocked)
+        } else {
+            Err(status_error(sw))
+        }
+    }
+
+    /// VERIFY with P1 = FF (SP 800-73-4 §3.2.1): drops the PIN's verified state so no other
+    /// application sharing the card can use it after this session.
+    pub fn reset_pin_status(&mut self) -> Result<(), CardError> {
+        let response = self.transmit(&Command::new(0x00, 0x20, 0xFF, PIN_REFERENCE))?;
+        response.into_data().map(|_| {
+            self.pin_verified = false;
+        })
+    }
+
+    /// CHANGE REFERENCE DATA for the PIN: old PIN ‖ new PIN, each padded.
+    pub fn change_pin(&mut self, old: &[u8], new: &[u8]) -> Result<(), CardError> {
+        let data = two_blocks(old, new)?;
+        let command = Command::new(0x00, 0x24, 0x00, PIN_REFERENCE).with_data(data.to_vec());
+        let response = self.transmit(&command)?;
+        check_reference_data(response.sw, Secret::Pin)
+    }
+
+    /// RESET RETRY COUNTER: PUK ‖ new PIN unblocks the PIN and sets it.
+    pub fn reset_retry_counter(&mut self, puk: &[u8], new_pin: &[u8]) -> Result<(), CardError> {
+        let data = two_blocks(puk, new_pin)?;
+        let command = Command::new(0x00, 0x2C, 0x00, PIN_REFERENCE).with_data(data.to_vec());
+        let response = self.transmit(&command)?;
+        check_reference_data(response.sw, Secret::Puk)
+    }
+
+    /// GENERAL AUTHENTICATE: the card applies the private key in `slot` to `input` (a padded
+    /// RSA block or an EC digest) and returns the raw result (RSA) or a DER signature (EC).
+    pub fn general_authenticate(
+        &mut self,
+        slot: Slot,
+        algorithm: Algorithm,
+        input: &[u8],
+    ) -> Result<Vec<u8>, CardError> {
+        let mut template = tlv::encode(0x82, &[]);
+        tlv::encode_into(&mut template, 0x81, input);
+        let command = Command::new(0x00, 0x87, algorithm.id(), slot.key_reference())
+            .with_data(tlv::encode(0x7C, &template))
+            .with_le(256);
+        let data = self.transmit(&command)?.into_data()?;
+        let (outer, _) = tlv::parse_one(&data)?;
+        if outer.tag != 0x7C {
+            return Err(CardError::malformed("GENERAL AUTHENTICATE reply is not 7C"));
+        }
+        tlv::find(outer.value, 0x82)?
+            .map(<[u8]>::to_vec)
+            .ok_or_else(|| CardError::malformed("GENERAL AUTHENTICATE reply has no 82"))
+    }
+}
+
+/// A tag as the bytes of a `5C` tag list (5FC105 → 5F C1 05).
+fn object_id(tag: u32) -> Vec<u8> {
+    let bytes = tag.to_be_bytes();
+    let skip = bytes.iter().take(3).take_while(|b| **b == 0).count();
+    bytes[skip..].to_vec()
+}
+
+/// A certificate object `70 cert, 71 certinfo, FE lrc`: the DER, gunzipped when 71 says so.
+fn certificate_from_object(object: &[u8]) -> Result<Option<Vec<u8>>, CardError> {
+    let certificate = match tlv::find(object, 0x70)? {
+        Some(c) if !c.is_empty() => c,
+        // An empty object is how cards say "slot not provisioned".
+        _ => return Ok(None),
+    };
+    let info = tlv::find(object, 0x71)?.and_then(|v| v.first().copied());
+    match info {
+        // Bit 0 of CertInfo: compressed with gzip.
+        Some(info) if info & 0x01 != 0 => decompress(certificate).map(Some),
+        _ => Ok(Some(certificate.to_vec())),
+    }
+}
+
+/// gzip (as SP 800-73-4 says); zlib streams some issuers wrote are accepted too. The output
+/// is capped at [`MAX_OBJECT`] so a small bomb cannot exhaust memory.
+fn decompress(data: &[u8]) -> Result<Vec<u8>, CardError> {
+    let reader: Box<dyn Read + '_> = if data.starts_with(&[0x1F, 0x8B]) {
+        Box::new(flate2::read::GzDecoder::new(data))
+    } else {
+        Box::new(flate2::read::ZlibDecoder::new(data))
+    };
+    let mut out = Vec::new();
+    reader
+        .take(MAX_OBJECT as u64 + 1)
+        .read_to_end(&mut out)
+        .map_err(|e| CardError::malformed(format!("compressed certificate: {e}")))?;
+    if out.len() > MAX_OBJECT {
+        return Err(CardError::malformed(format!(
+            "certificate larger than {MAX_OBJECT} bytes"
+        )));
+    }
+    Ok(out)
+}
+
+/// Pads a PIN or PUK with 0xFF to 8 bytes in a buffer wiped on drop.
+fn pad_pin(pin: &[u8]) -> Result<Zeroizing<[u8; PIN_BLOCK]>, CardError> {
+    if pin.is_empty() || pin.len() > PIN_BLOCK || pin.contains(&0xFF) {
+        return Err(CardError::PinFormat);
+    }
+    let mut block = Zeroizing::new([0xFF; PIN_BLOCK]);
+    block[..pin.len()].copy_from_slice(pin);
+    Ok(block)
+}
+
+fn two_blocks(first: &[u8], second: &[u8]) -> Result<Zeroizing<Vec<u8>>, CardError> {
+    let mut data = Zeroizing::new(Vec::with_capacity(2 * PIN_BLOCK));
+    data.extend_from_slice(&pad_pin(first)?[..]);
+    data.extend_from_slice(&pad_pin(second)?[..]);
+    Ok(data)
+}
+
+/// Status words of VERIFY / CHANGE REFERENCE DATA / RESET RETRY COUNTER.
+fn check_reference_data(sw: StatusWord, secret: Secret) -> Result<(), CardError> {
+    if sw.is_success() {
+        return Ok(());
+    }
+    if let Some(retries_left) = sw.retries_left() {
+        return Err(match secret {
+            Secret::Pin => CardError::PinIncorrect { retries_left },
+            Secret::Puk => CardError::PukIncorrect { retries_left },
+        });
+    }
+    if sw.is_blocked() {
+        return Err(match secret {
+            Secret::Pin => CardError::PinBlocked,
+            Secret::Puk => CardError::PukBlocked,
+        });
+    }
+    // 6A80: the card rejected the new reference data's format (e.g. too short).
+    if sw == StatusWord::WRONG_DATA {
+        return Err(CardError::PinFormat);
+    }
+    Err(status_error(sw))
+}
+
+#[cfg(test)]
+mod tests;
