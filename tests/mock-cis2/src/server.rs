@@ -148,6 +148,8 @@ impl App {
             ("GET", "/style.css") => Reply::new(200, "text/css; charset=utf-8", STYLE_CSS),
             ("GET", "/carecard.js") => self.carecard_js(),
             ("GET", "/healthz") => Reply::new(200, "text/plain; charset=utf-8", "ok\n"),
+            // No icon; answering keeps a 404 out of every page's console.
+            ("GET", "/favicon.ico") => Reply::new(204, "image/x-icon", Vec::new()),
             ("GET", "/home") => self.home(session.as_deref()),
             ("POST", "/api/challenge") => self.with_session(session, now, |app, id| {
                 let nonce = app.nonces.issue(id, now);
