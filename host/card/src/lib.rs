@@ -15,6 +15,6 @@ pub mod tlv;
 pub mod transport;
 
 pub use error::{CardError, TransportError};
-
+pub use pcsc_backend::{Pcsc, PcscCard, ReaderInfo};
 pub use piv::{Algorithm, PinStatus, Piv, Slot};
 pub use signing::{sign_digest, HashAlgorithm};

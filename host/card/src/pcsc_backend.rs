@@ -1,1 +1,279 @@
-//! PC/SC backend (to be filled in next).
+//! The real card: PC/SC through the `pcsc` crate (winscard, PCSC.framework, pcsc-lite).
+//!
+//! One [`PcscCard::transaction`] is one card operation: a PC/SC transaction, SELECT PIV, the
+//! caller's commands, and clearing the PIN's verified state before the card is handed back to
+//! other applications sharing it.
+
+use crate::error::{CardError, TransportError};
+use crate::piv::Piv;
+use crate::transport::Transport;
+use pcsc::{Card, Context, Disposition, Protocols, ReaderState, Scope, ShareMode, State};
+use std::ffi::CString;
+use std::fmt;
+use std::time::Duration;
+
+/// A reader and, when a card is in it, the card's ATR.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReaderInfo {
+    pub name: String,
+    pub atr: Option<Vec<u8>>,
+}
+
+/// A connection to the PC/SC service.
+pub struct Pcsc {
+    context: Context,
+}
+
+impl fmt::Debug for Pcsc {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Pcsc").finish_non_exhaustive()
+    }
+}
+
+impl Pcsc {
+    /// Connects to the PC/SC service; `PcscUnavailable` when it is not running.
+    pub fn establish() -> Result<Pcsc, CardError> {
+        let context = Context::establish(Scope::User).map_err(map_error)?;
+        Ok(Pcsc { context })
+    }
+
+    /// The readers and their cards' ATRs, without connecting to any card.
+    pub fn readers(&self) -> Result<Vec<ReaderInfo>, CardError> {
+        let names = match self.context.list_readers_owned() {
+            Ok(names) => names,
+            Err(pcsc::Error::NoReadersAvailable) => return Ok(Vec::new()),
+            Err(e) => return Err(map_error(e)),
+        };
+        let mut states: Vec<ReaderState> = names
+            .into_iter()
+            .filter(|n| n.as_c_str() != pcsc::PNP_NOTIFICATION())
+            .map(|n| ReaderState::new(n, State::UNAWARE))
+            .collect();
+        if states.is_empty() {
+            return Ok(Vec::new());
+        }
+        // UNAWARE as the known state makes this return at once with the current states.
+        match self.context.get_status_change(Duration::ZERO, &mut states) {
+            Ok(()) | Err(pcsc::Error::Timeout) => {}
+            Err(e) => return Err(map_error(e)),
+        }
+        Ok(states.iter().map(reader_info).collect())
+    }
+
+    /// Blocks until a reader is added or removed or a card is inserted or removed, or until
+    /// `timeout`; returns whether anything changed. Call [`Pcsc::readers`] for the new state.
+    pub fn wait_for_change(&self, timeout: Duration) -> Result<bool, CardError> {
+        let names = match self.context.list_readers_owned() {
+            Ok(names) => names,
+            Err(pcsc::Error::NoReadersAvailable) => Vec::new(),
+            Err(e) => return Err(map_error(e)),
+        };
+        let mut states: Vec<ReaderState> = names
+            .into_iter()
+            .filter(|n| n.as_c_str() != pcsc::PNP_NOTIFICATION())
+            .map(|n| ReaderState::new(n, State::UNAWARE))
+            .collect();
+        // Learn the current state first, so the wait below reports only real changes.
+        if !states.is_empty() {
+            match self.context.get_status_change(Duration::ZERO, &mut states) {
+                Ok(()) | Err(pcsc::Error::Timeout) => {}
+                Err(e) => return Err(map_error(e)),
+            }
+            states.iter_mut().for_each(ReaderState::sync_current_state);
+        }
+        // The PnP pseudo-reader reports readers coming and going (pcsc-lite and Windows).
+        states.push(ReaderState::new(
+            pcsc::PNP_NOTIFICATION().to_owned(),
+            State::UNAWARE,
+        ));
+        match self.context.get_status_change(timeout, &mut states) {
+            Ok(()) => Ok(true),
+            Err(pcsc::Error::Timeout) => Ok(false),
+            Err(e) => Err(map_error(e)),
+        }
+    }
+
+    /// Opens the card in `reader` (shared, T=0 or T=1).
+    pub fn connect(&self, reader: &str) -> Result<PcscCard, CardError> {
+        let name = CString::new(reader).map_err(|_| CardError::NoReader)?;
+        let card = self
+            .context
+            .connect(&name, ShareMode::Shared, Protocols::ANY)
+            .map_err(map_error)?;
+        Ok(PcscCard {
+            card: Some(card),
+            reader: reader.to_owned(),
+        })
+    }
+}
+
+fn reader_info(state: &ReaderState) -> ReaderInfo {
+    let event = state.event_state();
+    let present = event.contains(State::PRESENT) && !event.contains(State::MUTE);
+    let atr = state.atr();
+    ReaderInfo {
+        name: state.name().to_string_lossy().into_owned(),
+        atr: (present && !atr.is_empty()).then(|| atr.to_vec()),
+    }
+}
+
+/// A connected card.
+pub struct PcscCard {
+    /// Always `Some` until drop, which disconnects with our own disposition.
+    card: Option<Card>,
+    reader: String,
+}
+
+impl fmt::Debug for PcscCard {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PcscCard")
+            .field("reader", &self.reader)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PcscCard {
+    pub fn reader(&self) -> &str {
+        &self.reader
+    }
+
+    /// Runs one card operation in one PC/SC transaction, PIV selected first. When another
+    /// application reset the card (the command was not delivered), reconnects and runs the
+    /// operation once more from the start.
+    pub fn transaction<T, F>(&mut self, mut operation: F) -> Result<T, CardError>
+    where
+        F: FnMut(&mut Piv<'_>) -> Result<T, CardError>,
+    {
+        match self.run(&mut operation) {
+            Err(CardError::CardReset) => {
+                log::info!("card in {} was reset; reconnecting", self.reader);
+                self.card_mut()?
+                    .reconnect(ShareMode::Shared, Protocols::ANY, Disposition::LeaveCard)
+                    .map_err(map_error)?;
+                self.run(&mut operation)
+            }
+            other => other,
+        }
+    }
+
+    fn card_mut(&mut self) -> Result<&mut Card, CardError> {
+        self.card
+            .as_mut()
+            .ok_or_else(|| CardError::Pcsc("card handle already closed".into()))
+    }
+
+    fn run<T>(
+        &mut self,
+        operation: &mut dyn FnMut(&mut Piv<'_>) -> Result<T, CardError>,
+    ) -> Result<T, CardError> {
+        let transaction = self.card_mut()?.transaction().map_err(map_error)?;
+        let mut transport = PcscTransport { card: &transaction };
+        let (result, disposition) = {
+            let mut piv = Piv::new(&mut transport);
+            let result = piv.select().and_then(|()| operation(&mut piv));
+            let disposition = release_pin(&mut piv);
+            (result, disposition)
+        };
+        if let Err((_, e)) = transaction.end(disposition) {
+            log::debug!("ending the PC/SC transaction: {e}");
+        }
+        result
+    }
+}
+
+/// Clears a PIN verified in this session; if the card cannot, resets it when the
+/// transaction ends, so no other application inherits a verified PIN.
+fn release_pin(piv: &mut Piv<'_>) -> Disposition {
+    if !piv.pin_was_verified() {
+        return Disposition::LeaveCard;
+    }
+    match piv.reset_pin_status() {
+        Ok(()) => Disposition::LeaveCard,
+        Err(CardError::CardRemoved | CardError::NoCard) => Disposition::LeaveCard,
+        Err(e) => {
+            log::debug!("clearing the PIN state failed ({e}); resetting the card");
+            Disposition::ResetCard
+        }
+    }
+}
+
+impl Drop for PcscCard {
+    fn drop(&mut self) {
+        // pcsc's own drop resets the card; the PIN state is already cleared, so leave it be
+        // and spare other applications a reset.
+        if let Some(card) = self.card.take() {
+            if let Err((_, e)) = card.disconnect(Disposition::LeaveCard) {
+                log::debug!("disconnecting from {}: {e}", self.reader);
+            }
+        }
+    }
+}
+
+/// [`Transport`] over the card of an open transaction.
+struct PcscTransport<'a> {
+    card: &'a Card,
+}
+
+impl Transport for PcscTransport<'_> {
+    fn transmit(&mut self, command: &[u8]) -> Result<Vec<u8>, TransportError> {
+        let mut buffer = [0u8; pcsc::MAX_BUFFER_SIZE];
+        let response = self
+            .card
+            .transmit(command, &mut buffer)
+            .map_err(map_transport_error)?
+            .to_vec();
+        // The buffer may hold a PIN echoed back by a broken card: wipe it.
+        zeroize::Zeroize::zeroize(&mut buffer);
+        Ok(response)
+    }
+}
+
+/// pcsc errors as the card layer reports them.
+pub fn map_error(e: pcsc::Error) -> CardError {
+    map_transport_error(e).into()
+}
+
+fn map_transport_error(e: pcsc::Error) -> TransportError {
+    use pcsc::Error as E;
+    match e {
+        E::NoService | E::ServiceStopped | E::Shutdown => TransportError::PcscUnavailable,
+        E::NoReadersAvailable | E::UnknownReader | E::ReaderUnavailable => TransportError::NoReader,
+        E::NoSmartcard => TransportError::NoCard,
+        E::RemovedCard | E::UnpoweredCard => TransportError::CardRemoved,
+        E::ResetCard => TransportError::CardReset,
+        E::SharingViolation => TransportError::CardBusy,
+        other => TransportError::Other(other.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn maps_pcsc_errors() {
+        assert_eq!(
+            map_error(pcsc::Error::NoService),
+            CardError::PcscUnavailable
+        );
+        assert_eq!(
+            map_error(pcsc::Error::ServiceStopped),
+            CardError::PcscUnavailable
+        );
+        assert_eq!(
+            map_error(pcsc::Error::NoReadersAvailable),
+            CardError::NoReader
+        );
+        assert_eq!(map_error(pcsc::Error::RemovedCard), CardError::CardRemoved);
+        assert_eq!(map_error(pcsc::Error::NoSmartcard), CardError::NoCard);
+        assert_eq!(
+            map_error(pcsc::Error::SharingViolation),
+            CardError::CardBusy
+        );
+        assert_eq!(map_error(pcsc::Error::ResetCard), CardError::CardReset);
+        assert!(matches!(
+            map_error(pcsc::Error::CommError),
+            CardError::Pcsc(_)
+        ));
+    }
+}
