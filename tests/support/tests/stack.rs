@@ -99,3 +99,16 @@ fn a_card_can_go_into_the_second_reader() {
     assert_eq!(atr_of(&stack, "Virtual PCD 00 00"), None);
     std::thread::sleep(Duration::from_millis(10));
 }
+
+#[test]
+fn a_served_card_comes_back_after_a_pcscd_restart() {
+    let mut stack = Stack::start().expect("stack");
+    let card = stack.new_card("p256");
+    let mut inserted = stack.insert(&card, &ServeOptions::default());
+    stack.stop_pcscd();
+    stack.start_pcscd().expect("restart");
+    // The card server reconnects to the new pcscd's vpcd by itself.
+    inserted.wait(true).expect("card back after restart");
+    assert!(inserted.is_serving());
+    assert!(atr_of(&stack, "Virtual PCD 00 00").is_some());
+}
