@@ -24,6 +24,9 @@ const MAX_SHORT_OUT: usize = 256;
 
 const KEY_AUTHENTICATION: u8 = 0x9A;
 const KEY_SIGNATURE: u8 = 0x9C;
+const KEY_MANAGEMENT: u8 = 0x9B;
+/// Keys GENERATE ASYMMETRIC KEY PAIR may create.
+const GENERATABLE_KEYS: [u8; 4] = [0x9A, 0x9C, 0x9D, 0x9E];
 const PIN_REFERENCE: u8 = 0x80;
 const PUK_REFERENCE: u8 = 0x81;
 
@@ -38,6 +41,17 @@ struct Session {
     chain: Option<(u8, u8, u8, Vec<u8>)>,
     /// Response data not yet fetched with GET RESPONSE.
     pending: Vec<u8>,
+    /// The card management key (9B) was proven: objects and keys may be written.
+    management_authenticated: bool,
+    /// An unanswered 9B exchange: the card's challenge (external authentication) or its
+    /// plain witness (mutual authentication).
+    management_pending: Option<ManagementStep>,
+}
+
+#[derive(Debug)]
+enum ManagementStep {
+    Challenge(Zeroizing<Vec<u8>>),
+    Witness(Zeroizing<Vec<u8>>),
 }
 
 /// A PIV card in memory, optionally backed by a state file.
@@ -79,7 +93,16 @@ impl VirtualCard {
     }
 
     /// A freshly personalised card (new CA, keys and certificates) that lives in memory only.
-    pub fn in_memory(profile: CardProfile) -> Result<VirtualCard, VcardError> {
+    ///
+    /// For tests: panics if personalisation fails, which only a broken random number
+    /// generator or library bug can cause (there is no input). See [`Self::try_in_memory`].
+    pub fn in_memory(profile: CardProfile) -> VirtualCard {
+        Self::try_in_memory(profile)
+            .unwrap_or_else(|e| panic!("personalising an in-memory {profile:?} card: {e}"))
+    }
+
+    /// As [`Self::in_memory`], returning the error instead.
+    pub fn try_in_memory(profile: CardProfile) -> Result<VirtualCard, VcardError> {
         let (state, _ca) = crate::init::personalise(profile, &crate::certs::Holder::default())?;
         Ok(VirtualCard::from_state(state))
     }
@@ -191,9 +214,8 @@ impl VirtualCard {
             0x24 => self.change_reference_data(cmd, data),
             0x2C => self.reset_retry_counter(cmd, data),
             0x87 => self.general_authenticate(cmd, data),
-            // Writing objects and generating keys need card-management-key authentication,
-            // which this card does not offer: refuse as a card whose 9B was not authenticated.
-            0xDB | 0x47 => Reply::sw(SW_SECURITY_NOT_SATISFIED),
+            0xDB => self.put_data(cmd, data),
+            0x47 => self.generate_key_pair(cmd, data),
             _ => Reply::sw(SW_INS_NOT_SUPPORTED),
         }
     }
@@ -311,6 +333,9 @@ impl VirtualCard {
 
     fn general_authenticate(&mut self, cmd: &Command, data: &[u8]) -> Reply {
         let key_ref = cmd.p2;
+        if key_ref == KEY_MANAGEMENT {
+            return self.management_authenticate(cmd, data);
+        }
         if key_ref != KEY_AUTHENTICATION && key_ref != KEY_SIGNATURE {
             return Reply::sw(SW_REF_NOT_FOUND);
         }
@@ -338,6 +363,132 @@ impl VirtualCard {
         }
     }
 
+    /// 9B witness/challenge authentication (SP 800-73-4 appendix A.1/A.2). External: the card
+    /// gives a challenge, the client returns it encrypted. Mutual: the card gives an encrypted
+    /// witness, the client returns it decrypted with its own challenge, which the card encrypts.
+    fn management_authenticate(&mut self, cmd: &Command, data: &[u8]) -> Reply {
+        let algorithm = self.state.management_key_algorithm;
+        if cmd.p1 != algorithm {
+            return Reply::sw(SW_WRONG_P1P2);
+        }
+        let Some(block) = crate::mgmt::block_size(algorithm) else {
+            return Reply::sw(SW_NO_PRECISE_DIAGNOSIS);
+        };
+        let Some(objects) = tlv::find(data, 0x7C).and_then(tlv::parse) else {
+            return Reply::sw(SW_WRONG_DATA);
+        };
+        let get = |tag: u32| objects.iter().find(|t| t.tag == tag).map(|t| t.value);
+        let pending = self.session.management_pending.take();
+        self.session.management_authenticated = false;
+        let encrypt =
+            |plain: &[u8]| crate::mgmt::encrypt_block(algorithm, &self.state.management_key, plain);
+        match (get(0x80), get(0x81), get(0x82), pending) {
+            // External authentication, step 1: "give me a challenge".
+            (None, Some([]), None, _) => {
+                let challenge = Zeroizing::new(random_block(block));
+                let reply = tlv::encode(0x7C, &tlv::encode(0x81, &challenge));
+                self.session.management_pending = Some(ManagementStep::Challenge(challenge));
+                Reply::ok(reply)
+            }
+            // External authentication, step 2: the challenge encrypted with the key.
+            (None, None, Some(response), Some(ManagementStep::Challenge(challenge))) => {
+                let proven = encrypt(&challenge).is_some_and(|c| same(&c, response));
+                self.session.management_authenticated = proven;
+                Reply::sw(if proven {
+                    SW_OK
+                } else {
+                    SW_SECURITY_NOT_SATISFIED
+                })
+            }
+            // Mutual authentication, step 1: "give me a witness".
+            (Some([]), None, None, _) => {
+                let witness = Zeroizing::new(random_block(block));
+                let Some(encrypted) = encrypt(&witness) else {
+                    return Reply::sw(SW_NO_PRECISE_DIAGNOSIS);
+                };
+                self.session.management_pending = Some(ManagementStep::Witness(witness));
+                Reply::ok(tlv::encode(0x7C, &tlv::encode(0x80, &encrypted)))
+            }
+            // Mutual authentication, step 2: the decrypted witness and the client's challenge.
+            (Some(decrypted), Some(challenge), _, Some(ManagementStep::Witness(witness)))
+                if challenge.len() == block =>
+            {
+                if !same(&witness, decrypted) {
+                    return Reply::sw(SW_SECURITY_NOT_SATISFIED);
+                }
+                let Some(answer) = encrypt(challenge) else {
+                    return Reply::sw(SW_NO_PRECISE_DIAGNOSIS);
+                };
+                self.session.management_authenticated = true;
+                Reply::ok(tlv::encode(0x7C, &tlv::encode(0x82, &answer)))
+            }
+            // A step 2 with no step 1 before it, or anything else.
+            (_, _, _, None) => Reply::sw(SW_CONDITIONS_NOT_SATISFIED),
+            _ => Reply::sw(SW_WRONG_DATA),
+        }
+    }
+
+    /// GENERATE ASYMMETRIC KEY PAIR `AC { 80 alg }`: a new key replaces the slot's old one;
+    /// the answer is `7F49 { public key }`. The old certificate stays until it is rewritten.
+    fn generate_key_pair(&mut self, cmd: &Command, data: &[u8]) -> Reply {
+        if cmd.p1 != 0x00 || !GENERATABLE_KEYS.contains(&cmd.p2) {
+            return Reply::sw(SW_WRONG_P1P2);
+        }
+        let Some(algorithm) = tlv::find(data, 0xAC).and_then(|ac| tlv::find(ac, 0x80)) else {
+            return Reply::sw(SW_WRONG_DATA);
+        };
+        let Some(profile) = algorithm.first().copied().and_then(crate::keys::profile_of) else {
+            return Reply::sw(SW_WRONG_DATA);
+        };
+        if !self.session.management_authenticated {
+            return Reply::sw(SW_SECURITY_NOT_SATISFIED);
+        }
+        let public = keys::generate(profile).and_then(|pkcs8| {
+            let public = keys::public_key_objects(profile.algorithm_id(), &pkcs8)?;
+            Ok((pkcs8, public))
+        });
+        let (pkcs8, public) = match public {
+            Ok(generated) => generated,
+            Err(e) => {
+                eprintln!("carecard-vcard: key generation failed: {e}");
+                return Reply::sw(SW_NO_PRECISE_DIAGNOSIS);
+            }
+        };
+        self.state.keys.insert(
+            format!("{:02X}", cmd.p2),
+            crate::state::KeySlot {
+                algorithm: profile.algorithm_id(),
+                private_key_pkcs8: pkcs8,
+            },
+        );
+        let reply = self.persist_then(SW_OK);
+        if reply.sw != SW_OK {
+            return reply;
+        }
+        Reply::ok(tlv::encode(0x7F49, &public))
+    }
+
+    /// PUT DATA `5C tag, 53 value`: writes a data object (not the discovery object).
+    fn put_data(&mut self, cmd: &Command, data: &[u8]) -> Reply {
+        if (cmd.p1, cmd.p2) != (0x3F, 0xFF) {
+            return Reply::sw(SW_WRONG_P1P2);
+        }
+        let Some(objects) = tlv::parse(data) else {
+            return Reply::sw(SW_WRONG_DATA);
+        };
+        let tag = objects.iter().find(|t| t.tag == 0x5C).map(|t| t.value);
+        let value = objects.iter().find(|t| t.tag == 0x53).map(|t| t.value);
+        let (Some(tag @ [0x5F, 0xC1, _]), Some(value)) = (tag, value) else {
+            return Reply::sw(SW_WRONG_DATA);
+        };
+        if !self.session.management_authenticated {
+            return Reply::sw(SW_SECURITY_NOT_SATISFIED);
+        }
+        let tag = tag.iter().fold(0u32, |a, b| (a << 8) | u32::from(*b));
+        self.state.set_object(tag, value.to_vec());
+        self.persist_then(SW_OK)
+    }
+
     /// Writes the state file (when there is one) and answers `sw`, or 6581 if it failed.
     fn persist_then(&mut self, sw: Sw) -> Reply {
         if let Some(path) = &self.path {
@@ -348,6 +499,15 @@ impl VirtualCard {
         }
         Reply::sw(sw)
     }
+}
+
+fn random_block(len: usize) -> Vec<u8> {
+    (0..len).map(|_| rand::random::<u8>()).collect()
+}
+
+/// Equal length and bytes, comparing every byte.
+fn same(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 /// `7C { 82 00, 81 <input> }` (in either order) → the input.

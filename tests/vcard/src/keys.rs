@@ -114,3 +114,45 @@ fn ec_prehash<const N: usize>(input: &[u8]) -> Result<[u8; N], KeyOpError> {
     out[N - input.len()..].copy_from_slice(input);
     Ok(out)
 }
+
+/// The profile whose keys have PIV algorithm `algorithm`.
+pub fn profile_of(algorithm: u8) -> Option<CardProfile> {
+    match algorithm {
+        0x07 => Some(CardProfile::Rsa2048),
+        0x11 => Some(CardProfile::P256),
+        0x14 => Some(CardProfile::P384),
+        _ => None,
+    }
+}
+
+/// GENERATE ASYMMETRIC KEY PAIR's answer body: `81 modulus, 82 exponent` (RSA) or
+/// `86 uncompressed point` (EC), to be wrapped in `7F49`.
+pub fn public_key_objects(algorithm: u8, pkcs8: &[u8]) -> Result<Vec<u8>, VcardError> {
+    use crate::tlv::encode;
+    let bad = |e: &dyn std::fmt::Display| VcardError::Key(e.to_string());
+    match algorithm {
+        0x07 => {
+            let key = rsa::RsaPrivateKey::from_pkcs8_der(pkcs8).map_err(|e| bad(&e))?;
+            let mut out = encode(0x81, &key.n().to_bytes_be());
+            out.extend(encode(0x82, &key.e().to_bytes_be()));
+            Ok(out)
+        }
+        0x11 => {
+            let key = p256::SecretKey::from_pkcs8_der(pkcs8).map_err(|e| bad(&e))?;
+            let point = p256::elliptic_curve::sec1::ToEncodedPoint::to_encoded_point(
+                &key.public_key(),
+                false,
+            );
+            Ok(encode(0x86, point.as_bytes()))
+        }
+        0x14 => {
+            let key = p384::SecretKey::from_pkcs8_der(pkcs8).map_err(|e| bad(&e))?;
+            let point = p384::elliptic_curve::sec1::ToEncodedPoint::to_encoded_point(
+                &key.public_key(),
+                false,
+            );
+            Ok(encode(0x86, point.as_bytes()))
+        }
+        other => Err(VcardError::Key(format!("unknown algorithm {other:#04x}"))),
+    }
+}

@@ -12,6 +12,7 @@ mod error;
 pub mod hex;
 mod init;
 pub mod keys;
+mod mgmt;
 pub mod objects;
 pub mod state;
 pub mod summary;

@@ -8,7 +8,7 @@ use common::*;
 use sha2::{Digest, Sha256};
 
 fn card(profile: CardProfile) -> VirtualCard {
-    VirtualCard::in_memory(profile).expect("personalise")
+    VirtualCard::in_memory(profile)
 }
 
 #[test]

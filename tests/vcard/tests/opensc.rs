@@ -157,3 +157,70 @@ fn opensc_uses_a_p256_card() {
 fn opensc_uses_a_p384_card() {
     opensc_lists_and_signs("p384", "ECDSA-SHA256");
 }
+
+fn piv_tool(stack: &Stack, key_file: Option<&Path>, args: &[&str]) -> Output {
+    let mut cmd = Command::new("piv-tool");
+    cmd.args(args).envs(stack.env());
+    if let Some(key_file) = key_file {
+        cmd.env("PIV_EXT_AUTH_KEY", key_file);
+    }
+    cmd.output()
+        .expect("run piv-tool (install Debian's opensc package)")
+}
+
+/// piv-tool reads the serial (CHUID), authenticates with the 3DES management key (mutual
+/// authentication) and writes a certificate object; a wrong key writes nothing.
+#[test]
+fn piv_tool_administers_the_card() {
+    let stack = Stack::start().expect("isolated pcscd");
+    let card = stack.new_card("p256");
+    let _inserted = stack.insert(&card, &ServeOptions::default());
+
+    let serial = piv_tool(&stack, None, &["--serial"]);
+    assert!(
+        serial.status.success(),
+        "piv-tool --serial: {}",
+        text(&serial)
+    );
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let wrong_key = dir.path().join("wrong-key");
+    std::fs::write(
+        &wrong_key,
+        "0102030405060708010203040506070801020304050607FF\n",
+    )
+    .expect("write key");
+    let good_key = dir.path().join("key");
+    std::fs::write(
+        &good_key,
+        "010203040506070801020304050607080102030405060708\n",
+    )
+    .expect("write key");
+    let pem = card.ca_pem.to_str().expect("utf-8 path");
+    const KEY_MANAGEMENT_CERT: u32 = 0x5FC10B;
+
+    let refused = piv_tool(
+        &stack,
+        Some(&wrong_key),
+        &["-A", "M:9B:03", "-C", "9D", "-i", pem],
+    );
+    assert!(
+        text(&refused).contains("admin_mode failed"),
+        "wrong key accepted: {}",
+        text(&refused)
+    );
+    let state = CardState::load(&card.state).expect("state");
+    assert!(state.object(KEY_MANAGEMENT_CERT).is_none());
+
+    let written = piv_tool(
+        &stack,
+        Some(&good_key),
+        &["-A", "M:9B:03", "-C", "9D", "-i", pem],
+    );
+    // piv-tool exits with the byte count it wrote (mod 256), not 0: judge by the card.
+    assert!(!text(&written).contains("failed"), "{}", text(&written));
+    assert_eq!(
+        stored_certificate(&card, KEY_MANAGEMENT_CERT),
+        std::fs::read(&card.ca_der).expect("ca.der")
+    );
+}
