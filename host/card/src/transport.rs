@@ -135,9 +135,12 @@ pub(crate) mod fake {
     use crate::error::TransportError;
     use std::collections::VecDeque;
 
+    /// The command expected next and what the card answers to it.
+    type Step = (Vec<u8>, Result<Vec<u8>, TransportError>);
+
     #[derive(Debug, Default)]
     pub(crate) struct ScriptedCard {
-        steps: VecDeque<(Vec<u8>, Result<Vec<u8>, TransportError>)>,
+        steps: VecDeque<Step>,
         pub(crate) sent: Vec<Vec<u8>>,
     }
 
