@@ -17,7 +17,6 @@ pub mod objects;
 pub mod state;
 pub mod summary;
 pub mod tlv;
-#[cfg(feature = "card")]
 mod transport;
 pub mod vpcd;
 

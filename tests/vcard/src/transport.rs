@@ -1,7 +1,8 @@
 //! The virtual card as a `carecard_card` transport, so the host's PIV code can be tested
 //! against it without PC/SC.
 
-use carecard_card::transport::{Transport, TransportError};
+use carecard_card::transport::Transport;
+use carecard_card::TransportError;
 
 use crate::card::VirtualCard;
 
