@@ -19,8 +19,6 @@ pub const PIV_AID: [u8; 11] = [
 const PIV_AID_MIN: usize = 9;
 /// Largest command data accepted through chaining (a certificate object fits with room).
 const MAX_CHAINED: usize = 16 * 1024;
-/// How many bytes one `61xx` chunk carries at most (short APDUs).
-const MAX_SHORT_OUT: usize = 256;
 
 const KEY_AUTHENTICATION: u8 = 0x9A;
 const KEY_SIGNATURE: u8 = 0x9C;
@@ -187,15 +185,15 @@ impl VirtualCard {
         self.respond(Reply::ok(pending), cmd.ne)
     }
 
-    /// Sends at most `ne` bytes (256 for short APDUs); the rest waits for GET RESPONSE, and
-    /// `61xx` tells how much is left (`6100`: 256 or more).
+    /// Sends at most `ne` bytes (at most 256 for short APDUs, Le 00); the rest waits for
+    /// GET RESPONSE, and `61xx` tells how much is left (`6100`: 256 or more).
     fn respond(&mut self, reply: Reply, ne: usize) -> Vec<u8> {
         let mut data = reply.data;
         let limit = ne.max(1);
         if reply.sw != SW_OK || data.len() <= limit {
             return finish(data, reply.sw);
         }
-        let rest = data.split_off(limit.min(MAX_SHORT_OUT.max(limit)));
+        let rest = data.split_off(limit);
         let left = rest.len();
         self.session.pending = rest;
         finish(data, 0x6100 | if left > 0xFF { 0 } else { left as Sw })

@@ -147,7 +147,7 @@ impl CardState {
         tmp_name.push(format!(".tmp-{}", std::process::id()));
         let tmp = path.with_file_name(tmp_name);
         let write = || -> std::io::Result<()> {
-            let mut file = fs::File::create(&tmp)?;
+            let mut file = private_file(&tmp)?;
             file.write_all(&json)?;
             file.sync_all()?;
             fs::rename(&tmp, path)
@@ -170,6 +170,15 @@ impl CardState {
     pub fn key(&self, reference: u8) -> Option<&KeySlot> {
         self.keys.get(&format!("{reference:02X}"))
     }
+}
+
+/// A new file only its owner can read: the state holds private keys, PIN and PUK.
+fn private_file(path: &Path) -> std::io::Result<fs::File> {
+    let mut options = fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path)
 }
 
 /// The file's spelling of a data object tag: upper-case hex of its bytes.

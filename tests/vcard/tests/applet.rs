@@ -324,7 +324,7 @@ fn malformed_and_unknown_commands() {
         exchange(&mut card, 0x87, 0x11, 0x9A, &[0x81, 1, 1]).1,
         0x6A80
     );
-    // No key in 9D; 9B authentication is not offered.
+    // No key in 9D; VERIFY of the PUK reference is not a thing.
     assert_eq!(
         general_authenticate(&mut card, 0x11, 0x9D, &[1; 32]).1,
         0x6A88
@@ -334,9 +334,12 @@ fn malformed_and_unknown_commands() {
         0x6A88
     );
     assert_eq!(exchange(&mut card, 0x20, 0, 0x80, &[0x31; 7]).1, 0x6A80);
+    // PUT DATA: a well-formed write still needs 9B; a malformed one is refused as such.
+    let put = [0x5C, 3, 0x5F, 0xC1, 0x09, 0x53, 1, 0];
+    assert_eq!(exchange(&mut card, 0xDB, 0x3F, 0xFF, &put).1, 0x6982);
     assert_eq!(
         exchange(&mut card, 0xDB, 0x3F, 0xFF, &[0x5C, 1, 0x7E]).1,
-        0x6982
+        0x6A80
     );
 }
 
