@@ -368,3 +368,60 @@ fn chaining_is_reset_by_an_unrelated_command() {
     assert_eq!(sw, 0x9000);
     assert!(tlv::find(&data, 0x7C).is_some());
 }
+
+/// Random APDUs (random lengths, PIV instructions, chaining bit) never panic the card and
+/// always get at least a status word back; a seeded run keeps failures reproducible.
+#[test]
+fn random_apdus_never_panic() {
+    use rand::{Rng, SeedableRng};
+    let mut rng = rand::rngs::StdRng::seed_from_u64(0x5EED_CA4E);
+    let mut card = card(CardProfile::P256);
+    const INS: [u8; 10] = [0xA4, 0xCB, 0x20, 0x24, 0x2C, 0x87, 0xC0, 0xDB, 0x47, 0x00];
+    for round in 0..20_000 {
+        if round % 500 == 0 {
+            select(&mut card);
+            assert_eq!(
+                verify(&mut card, "123456") >> 8,
+                0x90,
+                "PIN blocked at round {round}"
+            );
+        }
+        let apdu = if rng.gen_bool(0.2) {
+            // Raw noise: mostly length errors.
+            let len = rng.gen_range(0..300);
+            (0..len).map(|_| rng.gen()).collect()
+        } else {
+            // Well-formed: real header shapes, data that often starts like PIV templates.
+            let ins = INS[rng.gen_range(0..INS.len())];
+            let (p1, p2) = match rng.gen_range(0..3) {
+                0 => (0x3F, 0xFF),
+                1 => (
+                    [0x03, 0x07, 0x11, 0x14][rng.gen_range(0..4)],
+                    [0x9A, 0x9B, 0x9C][rng.gen_range(0..3)],
+                ),
+                _ => (rng.gen(), rng.gen()),
+            };
+            let len = rng.gen_range(0..=255usize);
+            let mut data: Vec<u8> = (0..len).map(|_| rng.gen()).collect();
+            if len >= 2 && rng.gen_bool(0.6) {
+                data[0] = [0x7C, 0x5C, 0x53, 0xAC][rng.gen_range(0..4)];
+                data[1] = rng.gen_range(0..=(len - 2) as u8);
+            }
+            let mut apdu = vec![rng.gen::<u8>() & 0x10, ins, p1, p2];
+            if len > 0 {
+                apdu.push(len as u8);
+                apdu.extend(data);
+            }
+            if rng.gen_bool(0.5) {
+                apdu.push(rng.gen());
+            }
+            apdu
+        };
+        // Keep the PIN usable: random VERIFY / CHANGE / RESET data would block it.
+        if matches!(apdu.get(1), Some(0x20 | 0x24 | 0x2C)) {
+            continue;
+        }
+        let response = card.process(&apdu);
+        assert!(response.len() >= 2, "no status word for {apdu:02X?}");
+    }
+}
