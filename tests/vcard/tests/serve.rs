@@ -33,7 +33,7 @@ fn serve(flags: &[&str]) -> Served {
     carecard_vcard::init(dir.path(), CardProfile::P256, &Default::default()).expect("init");
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
     let port = listener.local_addr().expect("addr").port().to_string();
-    let child = Command::new(env!("CARGO_BIN_EXE_carecard-vcard"))
+    let mut child = Command::new(env!("CARGO_BIN_EXE_carecard-vcard"))
         .arg("serve")
         .arg("--state")
         .arg(dir.path().join("card.json"))
@@ -43,7 +43,15 @@ fn serve(flags: &[&str]) -> Served {
         .stdout(Stdio::null())
         .spawn()
         .expect("spawn carecard-vcard serve");
-    let vpcd = accept(&listener);
+    let vpcd = match accept(&listener) {
+        Ok(vpcd) => vpcd,
+        Err(message) => {
+            // Never leave a reconnecting server behind a failed test.
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{message}");
+        }
+    };
     Served {
         child,
         vpcd,
@@ -52,12 +60,28 @@ fn serve(flags: &[&str]) -> Served {
     }
 }
 
-fn accept(listener: &TcpListener) -> TcpStream {
-    let (stream, _) = listener.accept().expect("card connects");
+/// Waits up to 10 s for the card to connect (a card that never does fails the test rather
+/// than hanging it).
+fn accept(listener: &TcpListener) -> Result<TcpStream, String> {
+    listener.set_nonblocking(true).map_err(|e| e.to_string())?;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let stream = loop {
+        match listener.accept() {
+            Ok((stream, _)) => break stream,
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                if Instant::now() > deadline {
+                    return Err("the card did not connect within 10 s".into());
+                }
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            Err(e) => return Err(format!("accept: {e}")),
+        }
+    };
+    stream.set_nonblocking(false).map_err(|e| e.to_string())?;
     stream
         .set_read_timeout(Some(Duration::from_secs(10)))
-        .expect("timeout");
-    stream
+        .map_err(|e| e.to_string())?;
+    Ok(stream)
 }
 
 fn send(stream: &mut TcpStream, payload: &[u8]) {
@@ -107,7 +131,7 @@ fn reconnects_when_vpcd_goes_away() {
         .vpcd
         .shutdown(std::net::Shutdown::Both)
         .expect("close");
-    let mut again = accept(&served.listener);
+    let mut again = accept(&served.listener).expect("card reconnects");
     assert_eq!(sw(&transmit(&mut again, &SELECT)), 0x9000);
 }
 
