@@ -10,7 +10,10 @@ use crate::transport::Transport;
 use pcsc::{Card, Context, Disposition, Protocols, ReaderState, Scope, ShareMode, State};
 use std::ffi::CString;
 use std::fmt;
-use std::time::Duration;
+use std::time::{Duration, Instant};
+
+/// How long a missing status word is given to turn out to be a removed card.
+const REMOVAL_GRACE: Duration = Duration::from_secs(1);
 
 /// A reader and, when a card is in it, the card's ATR.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -224,7 +227,29 @@ impl Transport for PcscTransport<'_> {
             .to_vec();
         // The buffer may hold a PIN echoed back by a broken card: wipe it.
         zeroize::Zeroize::zeroize(&mut buffer);
+        if response.len() < 2 {
+            return Err(self.why_no_status_word());
+        }
         Ok(response)
+    }
+}
+
+impl PcscTransport<'_> {
+    /// A reader gives an answer without a status word when the card went away mid-command
+    /// (vpcd does; some readers too). The service may notice the removal only on its next
+    /// poll of the reader, so watch briefly before calling the card mute.
+    fn why_no_status_word(&self) -> TransportError {
+        let deadline = Instant::now() + REMOVAL_GRACE;
+        loop {
+            match self.card.status2_owned() {
+                Err(e) => return map_transport_error(e),
+                Ok(status) if !status.status().contains(pcsc::Status::PRESENT) => {
+                    return TransportError::CardRemoved
+                }
+                Ok(_) if Instant::now() >= deadline => return TransportError::NoResponse,
+                Ok(_) => std::thread::sleep(Duration::from_millis(50)),
+            }
+        }
     }
 }
 
