@@ -30,6 +30,8 @@ pub struct ServeOptions {
     pub vanish_after: Option<u64>,
     /// Stop when vpcd closes the connection instead of reconnecting.
     pub once: bool,
+    /// Log every APDU and answer to stderr (PIN, PUK and management-key data redacted).
+    pub trace: bool,
 }
 
 /// Why a connection ended.
@@ -136,10 +138,47 @@ fn apdu_answer(card: &mut VirtualCard, apdu: &[u8], options: &ServeOptions) -> V
         thread::sleep(delay);
     }
     let ins = apdu.get(1).copied();
-    if let Some((_, sw)) = options.fail.iter().find(|(i, _)| Some(*i) == ins) {
-        return sw.to_be_bytes().to_vec();
+    let answer = match options.fail.iter().find(|(i, _)| Some(*i) == ins) {
+        Some((_, sw)) => sw.to_be_bytes().to_vec(),
+        None => card.process(apdu),
+    };
+    if options.trace {
+        eprintln!("carecard-vcard: > {}", redacted(apdu));
+        eprintln!("carecard-vcard: < {}", abbreviated(&answer));
     }
-    card.process(apdu)
+    answer
+}
+
+/// The APDU for the log: header and length only when its data may hold a PIN, a PUK or a
+/// management-key cryptogram (VERIFY, CHANGE REFERENCE DATA, RESET RETRY COUNTER, 9B).
+fn redacted(apdu: &[u8]) -> String {
+    let secret = match apdu {
+        [_, 0x20 | 0x24 | 0x2C, ..] => true,
+        [_, 0x87, _, 0x9B, ..] => true,
+        _ => false,
+    };
+    if secret && apdu.len() > 5 {
+        format!(
+            "{} <{} bytes redacted>",
+            crate::hex::encode(&apdu[..5]),
+            apdu.len() - 5
+        )
+    } else {
+        abbreviated(apdu)
+    }
+}
+
+fn abbreviated(bytes: &[u8]) -> String {
+    const SHOWN: usize = 48;
+    if bytes.len() <= SHOWN + 2 {
+        return crate::hex::encode(bytes);
+    }
+    format!(
+        "{}… ({} bytes) …{}",
+        crate::hex::encode(&bytes[..SHOWN]),
+        bytes.len(),
+        crate::hex::encode(&bytes[bytes.len() - 2..])
+    )
 }
 
 /// One frame from vpcd. TCP_QUICKACK is re-armed before every read: Linux clears it after

@@ -41,6 +41,7 @@ fn serve(flags: &[&str]) -> Served {
         .args(flags)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
+        .stderr(Stdio::piped())
         .spawn()
         .expect("spawn carecard-vcard serve");
     let vpcd = match accept(&listener) {
@@ -185,4 +186,26 @@ fn oversized_frames_are_refused_without_an_answer() {
         assert!(Instant::now() < deadline, "--once server did not stop");
         std::thread::sleep(Duration::from_millis(20));
     }
+}
+
+#[test]
+fn trace_logs_apdus_but_never_the_pin() {
+    let mut served = serve(&["--trace", "--once"]);
+    let vpcd = &mut served.vpcd;
+    assert_eq!(sw(&transmit(vpcd, &SELECT)), 0x9000);
+    let verify = [
+        0, 0x20, 0, 0x80, 8, b'1', b'2', b'3', b'4', b'5', b'6', 0xFF, 0xFF,
+    ];
+    assert_eq!(sw(&transmit(vpcd, &verify)), 0x9000);
+    vpcd.shutdown(std::net::Shutdown::Both).expect("close");
+    let output = std::mem::replace(
+        &mut served.child,
+        Command::new("true").spawn().expect("true"),
+    )
+    .wait_with_output()
+    .expect("server output");
+    let log = String::from_utf8_lossy(&output.stderr);
+    assert!(log.contains("> 00A4040009A0000003080000100000"), "{log}");
+    assert!(log.contains("> 0020008008 <8 bytes redacted>"), "{log}");
+    assert!(!log.contains("313233343536"), "PIN in the log: {log}");
 }

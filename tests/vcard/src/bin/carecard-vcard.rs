@@ -11,7 +11,7 @@ use carecard_vcard::{CardProfile, CardState, Holder, VcardError, VirtualCard};
 const USAGE: &str = "usage:
   carecard-vcard init --dir D --algorithm rsa2048|p256|p384 [--name \"Given Family\"] [--user-id 12digits]
   carecard-vcard serve --state D/card.json [--host 127.0.0.1] [--port 35963] [--delay-ms N]
-                       [--fail INS=SW]... [--vanish-after N] [--once]
+                       [--fail INS=SW]... [--vanish-after N] [--once] [--trace]
   carecard-vcard show --state D/card.json";
 
 fn main() -> ExitCode {
@@ -117,6 +117,7 @@ fn serve(args: &[String]) -> Result<(), VcardError> {
             "--fail" => options.fail.push(parse_fail(args.value(flag)?)?),
             "--vanish-after" => options.vanish_after = Some(parse_num(flag, args.value(flag)?)?),
             "--once" => options.once = true,
+            "--trace" => options.trace = true,
             _ => return Err(unknown(flag)),
         }
     }
