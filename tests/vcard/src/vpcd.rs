@@ -152,11 +152,7 @@ fn apdu_answer(card: &mut VirtualCard, apdu: &[u8], options: &ServeOptions) -> V
 /// The APDU for the log: header and length only when its data may hold a PIN, a PUK or a
 /// management-key cryptogram (VERIFY, CHANGE REFERENCE DATA, RESET RETRY COUNTER, 9B).
 fn redacted(apdu: &[u8]) -> String {
-    let secret = match apdu {
-        [_, 0x20 | 0x24 | 0x2C, ..] => true,
-        [_, 0x87, _, 0x9B, ..] => true,
-        _ => false,
-    };
+    let secret = matches!(apdu, [_, 0x20 | 0x24 | 0x2C, ..] | [_, 0x87, _, 0x9B, ..]);
     if secret && apdu.len() > 5 {
         format!(
             "{} <{} bytes redacted>",
