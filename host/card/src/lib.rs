@@ -13,8 +13,10 @@ pub mod piv;
 pub mod signing;
 pub mod tlv;
 pub mod transport;
+pub mod watch;
 
 pub use error::{CardError, TransportError};
 pub use pcsc_backend::{Pcsc, PcscCard, ReaderInfo};
 pub use piv::{Algorithm, PinStatus, Piv, Slot};
 pub use signing::{sign_digest, HashAlgorithm};
+pub use watch::ReaderWatcher;

@@ -7,6 +7,7 @@
 use crate::error::{CardError, TransportError};
 use crate::piv::Piv;
 use crate::transport::Transport;
+use crate::watch::ReaderWatcher;
 use pcsc::{Card, Context, Disposition, Protocols, ReaderState, Scope, ShareMode, State};
 use std::ffi::CString;
 use std::fmt;
@@ -63,37 +64,9 @@ impl Pcsc {
         Ok(states.iter().map(reader_info).collect())
     }
 
-    /// Blocks until a reader is added or removed or a card is inserted or removed, or until
-    /// `timeout`; returns whether anything changed. Call [`Pcsc::readers`] for the new state.
-    pub fn wait_for_change(&self, timeout: Duration) -> Result<bool, CardError> {
-        let names = match self.context.list_readers_owned() {
-            Ok(names) => names,
-            Err(pcsc::Error::NoReadersAvailable) => Vec::new(),
-            Err(e) => return Err(map_error(e)),
-        };
-        let mut states: Vec<ReaderState> = names
-            .into_iter()
-            .filter(|n| n.as_c_str() != pcsc::PNP_NOTIFICATION())
-            .map(|n| ReaderState::new(n, State::UNAWARE))
-            .collect();
-        // Learn the current state first, so the wait below reports only real changes.
-        if !states.is_empty() {
-            match self.context.get_status_change(Duration::ZERO, &mut states) {
-                Ok(()) | Err(pcsc::Error::Timeout) => {}
-                Err(e) => return Err(map_error(e)),
-            }
-            states.iter_mut().for_each(ReaderState::sync_current_state);
-        }
-        // The PnP pseudo-reader reports readers coming and going (pcsc-lite and Windows).
-        states.push(ReaderState::new(
-            pcsc::PNP_NOTIFICATION().to_owned(),
-            State::UNAWARE,
-        ));
-        match self.context.get_status_change(timeout, &mut states) {
-            Ok(()) => Ok(true),
-            Err(pcsc::Error::Timeout) => Ok(false),
-            Err(e) => Err(map_error(e)),
-        }
+    /// A watcher for reader and card changes (see [`ReaderWatcher`]).
+    pub fn watcher(&self) -> ReaderWatcher {
+        ReaderWatcher::new(self.context.clone())
     }
 
     /// Opens the card in `reader` (shared, T=0 or T=1).
@@ -110,7 +83,7 @@ impl Pcsc {
     }
 }
 
-fn reader_info(state: &ReaderState) -> ReaderInfo {
+pub(crate) fn reader_info(state: &ReaderState) -> ReaderInfo {
     let event = state.event_state();
     let present = event.contains(State::PRESENT) && !event.contains(State::MUTE);
     let atr = state.atr();

@@ -9,7 +9,8 @@
 use carecard_card::signing::{sign_digest, HashAlgorithm};
 use carecard_card::{Algorithm, CardError, Pcsc, PinStatus, Slot};
 use carecard_testkit::{ServeOptions, Stack};
-use std::process::{Command, ExitCode};
+use std::process::{Command, ExitCode, Stdio};
+use std::time::{Duration, Instant};
 
 const SCENARIO: &str = "CARECARD_CARD_TEST_SCENARIO";
 const READER: &str = "Virtual PCD 00 00";
@@ -175,6 +176,52 @@ fn card_vanishes() -> Outcome {
     )
 }
 
+/// The watcher reports the current readers first, then nothing, then the card's removal
+/// (the parent removes it about two seconds after starting this scenario).
+fn watch_sees_removal() -> Outcome {
+    let pcsc = Pcsc::establish().map_err(err)?;
+    let mut watcher = pcsc.watcher();
+    let first = watcher.wait(Duration::from_secs(5)).map_err(err)?;
+    let has_card = |readers: &[carecard_card::ReaderInfo]| {
+        readers.iter().any(|r| r.name == READER && r.atr.is_some())
+    };
+    check(
+        first.as_deref().is_some_and(has_card),
+        format!("first snapshot: {first:?}"),
+    )?;
+    let quiet = watcher.wait(Duration::from_millis(200)).map_err(err)?;
+    check(quiet.is_none(), format!("no change expected: {quiet:?}"))?;
+    let started = Instant::now();
+    while started.elapsed() < Duration::from_secs(15) {
+        if let Some(readers) = watcher.wait(Duration::from_secs(1)).map_err(err)? {
+            if !has_card(&readers) {
+                return check(
+                    readers.iter().any(|r| r.name == READER),
+                    "the reader is still listed",
+                );
+            }
+        }
+    }
+    Err("removal not reported within 15 s".into())
+}
+
+/// pcscd stops while the watcher waits (the parent stops it about two seconds in): the
+/// watcher reports the service gone rather than hanging or spinning.
+fn watch_sees_service_stop() -> Outcome {
+    let pcsc = Pcsc::establish().map_err(err)?;
+    let mut watcher = pcsc.watcher();
+    watcher.wait(Duration::from_secs(5)).map_err(err)?;
+    let started = Instant::now();
+    while started.elapsed() < Duration::from_secs(20) {
+        match watcher.wait(Duration::from_secs(1)) {
+            Ok(_) => {}
+            Err(CardError::PcscUnavailable) => return Ok(()),
+            Err(e) => return Err(format!("unexpected error {e:?}")),
+        }
+    }
+    Err("service stop not reported within 20 s".into())
+}
+
 type Scenario = fn() -> Outcome;
 
 fn scenarios() -> Vec<(&'static str, Scenario)> {
@@ -183,12 +230,14 @@ fn scenarios() -> Vec<(&'static str, Scenario)> {
         ("reset_by_another_application", reset_by_another_application),
         ("rsa_card", rsa_card),
         ("card_vanishes", card_vanishes),
+        ("watch_sees_removal", watch_sees_removal),
+        ("watch_sees_service_stop", watch_sees_service_stop),
     ]
 }
 
 /// Parent side: the stack and card each scenario runs against.
 fn run_scenario(name: &str) -> Outcome {
-    let stack = Stack::start().map_err(|e| format!("stack: {e}"))?;
+    let mut stack = Stack::start().map_err(|e| format!("stack: {e}"))?;
     let (profile, options) = match name {
         "rsa_card" => ("rsa2048", ServeOptions::default()),
         "card_vanishes" => (
@@ -201,13 +250,27 @@ fn run_scenario(name: &str) -> Outcome {
         _ => ("p256", ServeOptions::default()),
     };
     let card_dir = stack.new_card(profile);
-    let _inserted = stack.insert(&card_dir, &options);
+    let inserted = stack.insert(&card_dir, &options);
     let exe = std::env::current_exe().map_err(|e| e.to_string())?;
-    let output = Command::new(exe)
+    let child = Command::new(exe)
         .env(SCENARIO, name)
         .envs(stack.env())
-        .output()
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
         .map_err(|e| e.to_string())?;
+    match name {
+        "watch_sees_removal" => {
+            std::thread::sleep(Duration::from_secs(2));
+            inserted.remove();
+        }
+        "watch_sees_service_stop" => {
+            std::thread::sleep(Duration::from_secs(2));
+            stack.stop_pcscd();
+        }
+        _ => {}
+    }
+    let output = child.wait_with_output().map_err(|e| e.to_string())?;
     check(
         output.status.success(),
         format!(
