@@ -255,6 +255,9 @@ impl VirtualCard {
     }
 
     fn verify(&mut self, cmd: &Command, data: &[u8]) -> Reply {
+        if cmd.p2 == PUK_REFERENCE {
+            return self.verify_puk(cmd, data);
+        }
         if cmd.p2 != PIN_REFERENCE {
             return Reply::sw(SW_REF_NOT_FOUND);
         }
@@ -270,6 +273,22 @@ impl VirtualCard {
                 let result = check_secret(&mut self.state.pin, data);
                 self.session.pin_verified = result == SW_OK;
                 self.session.signature_permitted = result == SW_OK;
+                self.persist_then(result)
+            }
+            (0x00, _) => Reply::sw(SW_WRONG_DATA),
+            _ => Reply::sw(SW_WRONG_P1P2),
+        }
+    }
+
+    /// VERIFY of the PUK (81): not in SP 800-73-4, but OpenSC's PKCS#11 "SO login" sends it
+    /// before unblocking, as many PIV cards accept it. It checks (and counts) the PUK and
+    /// grants nothing: RESET RETRY COUNTER still carries the PUK itself.
+    fn verify_puk(&mut self, cmd: &Command, data: &[u8]) -> Reply {
+        match (cmd.p1, data.len()) {
+            (0x00, 0) if self.state.puk.retries_left == 0 => Reply::sw(SW_AUTH_BLOCKED),
+            (0x00, 0) => Reply::sw(sw_retries(self.state.puk.retries_left)),
+            (0x00, 8) => {
+                let result = check_secret(&mut self.state.puk, data);
                 self.persist_then(result)
             }
             (0x00, _) => Reply::sw(SW_WRONG_DATA),

@@ -324,13 +324,13 @@ fn malformed_and_unknown_commands() {
         exchange(&mut card, 0x87, 0x11, 0x9A, &[0x81, 1, 1]).1,
         0x6A80
     );
-    // No key in 9D; VERIFY of the PUK reference is not a thing.
+    // No key in 9D; no reference data 82.
     assert_eq!(
         general_authenticate(&mut card, 0x11, 0x9D, &[1; 32]).1,
         0x6A88
     );
     assert_eq!(
-        exchange(&mut card, 0x20, 0, 0x81, &padded("123456")).1,
+        exchange(&mut card, 0x20, 0, 0x82, &padded("123456")).1,
         0x6A88
     );
     assert_eq!(exchange(&mut card, 0x20, 0, 0x80, &[0x31; 7]).1, 0x6A80);
@@ -424,4 +424,26 @@ fn random_apdus_never_panic() {
         let response = card.process(&apdu);
         assert!(response.len() >= 2, "no status word for {apdu:02X?}");
     }
+}
+
+#[test]
+fn verify_of_the_puk_checks_and_counts_it() {
+    let mut card = card(CardProfile::P256);
+    select(&mut card);
+    assert_eq!(exchange(&mut card, 0x20, 0, 0x81, &[]).1, 0x63C3);
+    assert_eq!(
+        exchange(&mut card, 0x20, 0, 0x81, &padded("00000000")).1,
+        0x63C2
+    );
+    assert_eq!(
+        exchange(&mut card, 0x20, 0, 0x81, &padded("12345678")).1,
+        0x9000
+    );
+    assert_eq!(card.state().puk.retries_left, 3);
+    // It grants nothing: signing still needs the PIN.
+    let digest = Sha256::digest(b"z");
+    assert_eq!(
+        general_authenticate(&mut card, 0x11, 0x9A, &digest).1,
+        0x6982
+    );
 }

@@ -132,6 +132,19 @@ fn opensc_lists_and_signs(profile: &str, mechanism: &str) {
     // 9C is "PIN always": OpenSC logs in again for each signature (context-specific login).
     sign_and_verify(&stack, &card, mechanism, "02", carecard_vcard::TAG_CERT_9C);
 
+    // OpenSC changes the PIN (CHANGE REFERENCE DATA) and the card keeps the new one.
+    let change = pkcs11_tool(
+        &stack,
+        &["--change-pin", "--pin", "123456", "--new-pin", "24681357"],
+    );
+    assert!(change.status.success(), "--change-pin: {}", text(&change));
+    let login = pkcs11_tool(&stack, &["--login", "--pin", "24681357", "--list-objects"]);
+    assert!(
+        login.status.success(),
+        "login with the new PIN: {}",
+        text(&login)
+    );
+
     // A wrong PIN is refused and counted in the card's (persisted) state.
     let wrong = pkcs11_tool(&stack, &["--login", "--pin", "999999", "--list-objects"]);
     assert!(
