@@ -188,8 +188,9 @@ impl<'t> Piv<'t> {
         let command = Command::new(0x00, 0xCB, 0x3F, 0xFF)
             .with_data(tlv::encode(0x5C, &object_id(tag)))
             .with_le(256);
-        // The 53 wrapper adds at most five bytes around an object of MAX_OBJECT bytes.
-        let response = exchange_with_limit(self.transport, &command, MAX_OBJECT + 8)?;
+        // Room for the TLV headers (53, 70, 71, FE: 13 bytes at most) around a certificate of
+        // MAX_OBJECT bytes; anything longer is refused before it is all read.
+        let response = exchange_with_limit(self.transport, &command, MAX_OBJECT + 16)?;
         if response.sw.is_not_found() {
             return Ok(None);
         }

@@ -115,6 +115,18 @@ fn refuses_corrupt_gzip() {
 }
 
 #[test]
+fn accepts_a_certificate_of_the_maximum_size() {
+    let cert = vec![0x30; MAX_OBJECT];
+    let reply = certificate_object(&cert, 0x00);
+    let mut card = answer_in_pieces(ScriptedCard::new(), &h(GET_9A), &reply);
+    let got = Piv::new(&mut card)
+        .read_certificate(Slot::Authentication)
+        .unwrap();
+    assert_eq!(got.map(|c| c.len()), Some(MAX_OBJECT));
+    card.finish();
+}
+
+#[test]
 fn refuses_an_object_over_the_limit() {
     let reply = certificate_object(&vec![0x30; MAX_OBJECT + 100], 0x00);
     let mut card = answer_in_pieces(ScriptedCard::new(), &h(GET_9A), &reply);
