@@ -40,8 +40,8 @@ use spki::SubjectPublicKeyInfoOwned;
 use x509_cert::ext::pkix::{ExtendedKeyUsage, KeyUsage, KeyUsages};
 use x509_cert::Certificate;
 
-/// The only token format this verifier accepts.
-pub const TOKEN_FORMAT: &str = "web-eid:1.0";
+/// The only token format this verifier accepts (`web-eid:1.0`, from the protocol crate).
+pub use carecard_protocol::TOKEN_FORMAT;
 
 /// Why a token was rejected. Each variant is one distinct failure a server should report.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -210,7 +210,7 @@ pub fn verify_token(
     check_token_signature(&key, algorithm, &signature, expected)?;
 
     let summary = CertificateSummary::from_der(&certificate_der)
-        .map_err(|e| VerifyError::MalformedCertificate(format!("{e:?}")))?;
+        .map_err(|e| VerifyError::MalformedCertificate(e.to_string()))?;
     // CIS2 identifies people by a 12-digit UUID; the protocol crate reads it, we insist on it.
     let user_id = summary
         .user_id
