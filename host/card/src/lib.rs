@@ -8,6 +8,7 @@
 
 pub mod apdu;
 pub mod error;
+pub mod management;
 pub mod pcsc_backend;
 pub mod piv;
 pub mod signing;

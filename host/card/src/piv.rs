@@ -281,7 +281,7 @@ impl<'t> Piv<'t> {
 }
 
 /// A tag as the bytes of a `5C` tag list (5FC105 → 5F C1 05).
-fn object_id(tag: u32) -> Vec<u8> {
+pub(crate) fn object_id(tag: u32) -> Vec<u8> {
     let bytes = tag.to_be_bytes();
     let skip = bytes.iter().take(3).take_while(|b| **b == 0).count();
     bytes[skip..].to_vec()

@@ -6,8 +6,9 @@
 
 #![allow(clippy::print_stdout)] // the harness-less test reports like libtest does
 
+use carecard_card::management::PublicKey;
 use carecard_card::signing::{sign_digest, HashAlgorithm};
-use carecard_card::{Algorithm, CardError, Pcsc, PinStatus, Slot};
+use carecard_card::{tlv, Algorithm, CardError, Pcsc, PinStatus, Slot};
 use carecard_testkit::{ServeOptions, Stack};
 use std::process::{Command, ExitCode, Stdio};
 use std::time::{Duration, Instant};
@@ -222,6 +223,65 @@ fn watch_sees_service_stop() -> Outcome {
     Err("service stop not reported within 20 s".into())
 }
 
+/// 3DES with the virtual card's default management key, as the card-management server would
+/// compute it; here only to drive the relay.
+#[allow(deprecated)] // cipher 0.4 takes generic-array 0.14 blocks
+fn decrypt_3des(block: &[u8]) -> Result<Vec<u8>, String> {
+    use des::cipher::{generic_array::GenericArray, BlockDecrypt, KeyInit};
+    const KEY: [u8; 24] = [
+        1, 2, 3, 4, 5, 6, 7, 8, 1, 2, 3, 4, 5, 6, 7, 8, 1, 2, 3, 4, 5, 6, 7, 8,
+    ];
+    if block.len() != 8 {
+        return Err(format!("3DES block of {} bytes", block.len()));
+    }
+    let cipher = des::TdesEde3::new_from_slice(&KEY).map_err(|e| e.to_string())?;
+    let mut out = block.to_vec();
+    cipher.decrypt_block(GenericArray::from_mut_slice(&mut out));
+    Ok(out)
+}
+
+/// Relayed 9B mutual authentication, then a new key and its certificate written back.
+fn card_management() -> Outcome {
+    let pcsc = Pcsc::establish().map_err(err)?;
+    let mut card = pcsc.connect(READER).map_err(err)?;
+    let result = card.transaction(|piv| {
+        let certificate = piv
+            .read_certificate(Slot::Authentication)?
+            .ok_or(CardError::ObjectNotFound)?;
+        let generate = piv.generate_key_pair(Slot::Authentication, Algorithm::EccP256);
+        if generate != Err(CardError::SecurityStatusNotSatisfied) {
+            return Err(CardError::Pcsc(format!("GENERATE before 9B: {generate:?}")));
+        }
+        let witness = piv.management_authenticate(0x03, &[0x80, 0x00])?;
+        let encrypted = tlv::find(&witness, 0x80)
+            .ok()
+            .flatten()
+            .ok_or_else(|| CardError::Pcsc("no witness".into()))?;
+        let plain = decrypt_3des(encrypted).map_err(CardError::Pcsc)?;
+        let mut step2 = tlv::encode(0x80, &plain);
+        tlv::encode_into(&mut step2, 0x81, &[0x42; 8]);
+        let answer = piv.management_authenticate(0x03, &step2)?;
+        let encrypted_challenge = tlv::find(&answer, 0x82)
+            .ok()
+            .flatten()
+            .ok_or_else(|| CardError::Pcsc("no challenge response".into()))?;
+        if decrypt_3des(encrypted_challenge).map_err(CardError::Pcsc)? != [0x42; 8] {
+            return Err(CardError::Pcsc("card did not prove the key".into()));
+        }
+        let key = piv.generate_key_pair(Slot::Authentication, Algorithm::EccP256)?;
+        piv.write_certificate(Slot::Authentication, &certificate)?;
+        let read_back = piv.read_certificate(Slot::Authentication)?;
+        Ok((key, read_back == Some(certificate)))
+    });
+    match result {
+        Ok((PublicKey::Ec { point }, true)) => check(
+            point.len() == 65 && point[0] == 4,
+            "uncompressed P-256 point",
+        ),
+        other => Err(format!("card management: {other:?}")),
+    }
+}
+
 type Scenario = fn() -> Outcome;
 
 fn scenarios() -> Vec<(&'static str, Scenario)> {
@@ -232,6 +292,7 @@ fn scenarios() -> Vec<(&'static str, Scenario)> {
         ("card_vanishes", card_vanishes),
         ("watch_sees_removal", watch_sees_removal),
         ("watch_sees_service_stop", watch_sees_service_stop),
+        ("card_management", card_management),
     ]
 }
 
