@@ -147,7 +147,8 @@ impl<'t> Piv<'t> {
         }
     }
 
-    /// Whether this session sent a PIN the card accepted (used to clear it afterwards).
+    /// Whether this session set or verified the PIN (so the PC/SC backend clears the card's
+    /// verified state before other applications get the card).
     pub fn pin_was_verified(&self) -> bool {
         self.pin_verified
     }
@@ -245,7 +246,10 @@ impl<'t> Piv<'t> {
         let data = two_blocks(old, new)?;
         let command = Command::new(0x00, 0x24, 0x00, PIN_REFERENCE).with_data(data.to_vec());
         let response = self.transmit(&command)?;
-        check_reference_data(response.sw, Secret::Pin)
+        check_reference_data(response.sw, Secret::Pin)?;
+        // Some cards count a successful change as a verification: clear it afterwards too.
+        self.pin_verified = true;
+        Ok(())
     }
 
     /// RESET RETRY COUNTER: PUK ‖ new PIN unblocks the PIN and sets it.
@@ -253,7 +257,9 @@ impl<'t> Piv<'t> {
         let data = two_blocks(puk, new_pin)?;
         let command = Command::new(0x00, 0x2C, 0x00, PIN_REFERENCE).with_data(data.to_vec());
         let response = self.transmit(&command)?;
-        check_reference_data(response.sw, Secret::Puk)
+        check_reference_data(response.sw, Secret::Puk)?;
+        self.pin_verified = true;
+        Ok(())
     }
 
     /// GENERAL AUTHENTICATE: the card applies the private key in `slot` to `input` (a padded
