@@ -1,0 +1,92 @@
+//! carecard-host: the native-messaging host Chrome/Edge start for the carecard extension.
+//!
+//! stdout carries protocol frames and nothing else (except for `--version`, `--help` and
+//! `diagnose`, which a person runs in a terminal).
+
+#![forbid(unsafe_code)]
+
+mod cards;
+mod config;
+mod diagnose;
+mod dispatch;
+mod errors;
+mod framing;
+mod handlers;
+mod logging;
+
+use carecard_protocol::{ErrorCode, Response, WireError};
+use config::{Config, OriginError};
+use dispatch::{Exit, Host};
+use framing::FrameWriter;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+const USAGE: &str = "carecard-host — native messaging host for the carecard browser extension
+
+Usage:
+  carecard-host chrome-extension://<id>/   (started by the browser)
+  carecard-host diagnose                   PC/SC state, readers, configuration, log file
+  carecard-host --version
+  carecard-host --help";
+
+fn main() -> ExitCode {
+    // Windows adds --parent-window=<n>; the host has no windows of its own.
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with("--parent-window="))
+        .collect();
+    match args.first().map(String::as_str) {
+        Some("--version") => {
+            #[allow(clippy::print_stdout)]
+            {
+                println!("carecard-host {}", env!("CARGO_PKG_VERSION")); // stdout-ok
+            }
+            return ExitCode::SUCCESS;
+        }
+        Some("--help") | Some("-h") => {
+            #[allow(clippy::print_stdout)]
+            {
+                println!("{USAGE}"); // stdout-ok
+            }
+            return ExitCode::SUCCESS;
+        }
+        Some("diagnose") => {
+            let config = Config::load();
+            diagnose::run(&config);
+            return ExitCode::SUCCESS;
+        }
+        _ => {}
+    }
+    let config = Config::load();
+    logging::init(config.log_level);
+    if let Some(problem) = &config.problem {
+        log::warn!(
+            "config {}: {problem}; using defaults",
+            config.source.display()
+        );
+    }
+    let writer = Arc::new(FrameWriter::new(Box::new(std::io::stdout())));
+    match config.check_caller(args.first().map(String::as_str)) {
+        Ok(id) => log::info!("started {} for extension {id}", env!("CARGO_PKG_VERSION")),
+        Err(e) => return refuse_caller(&writer, &e),
+    }
+    let host = Host::new(&config, writer);
+    let exit = host.serve(&mut std::io::stdin().lock());
+    log::info!("stopped ({exit:?})");
+    match exit {
+        Exit::Clean => ExitCode::SUCCESS,
+        Exit::Broken => ExitCode::FAILURE,
+    }
+}
+
+fn refuse_caller(writer: &FrameWriter, e: &OriginError) -> ExitCode {
+    log::warn!("refused caller: {e}");
+    let error = WireError::new(
+        ErrorCode::OriginNotAllowed,
+        "This browser extension is not allowed to use the smartcard host. Ask your IT service desk to allow it.",
+    );
+    if let Err(e) = writer.write_frame(&Response::failure(None, error).to_vec()) {
+        log::warn!("cannot write refusal: {e}");
+    }
+    ExitCode::FAILURE
+}
