@@ -43,6 +43,9 @@ fn attempts(n: u8) -> String {
 pub fn card_error(e: &CardError) -> WireError {
     use ErrorCode as C;
     match e {
+        // 63C0: the try that just failed was the last one, so the PIN/PUK is now blocked.
+        CardError::PinIncorrect { retries_left: 0 } => card_error(&CardError::PinBlocked),
+        CardError::PukIncorrect { retries_left: 0 } => card_error(&CardError::PukBlocked),
         CardError::PcscUnavailable => WireError::new(
             C::PcscUnavailable,
             "The smart card service is not running. Start it (or restart the computer) and try again.",
