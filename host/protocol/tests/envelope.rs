@@ -207,3 +207,15 @@ fn every_code_has_its_own_plain_english_message() {
         assert_eq!(WireError::from_code(code).message, m);
     }
 }
+
+#[test]
+fn deeply_nested_json_is_refused_not_a_crash() {
+    let depth = 100_000;
+    let frame = format!(
+        r#"{{"id": 1, "command": "status", "arguments": {{"a": {}{}}}}}"#,
+        "[".repeat(depth),
+        "]".repeat(depth)
+    );
+    let e = rejected(frame.as_bytes());
+    assert_eq!(e.error.code, ErrorCode::InvalidRequest);
+}
