@@ -1,0 +1,263 @@
+#!/usr/bin/env python3
+"""Checks for tests/deploy/run: each subcommand validates one deployment file and exits non-zero
+with a one-line reason on the first problem. Standard library only (json, plistlib, struct)."""
+
+import json
+import os
+import plistlib
+import re
+import struct
+import subprocess
+import sys
+
+HOST_NAME = "org.carecard.host"
+DEV_ID = "pggklkelfcagmclfcaejdknbclgpeaco"
+EXTENSION_ID = re.compile(r"^[a-p]{32}$")
+# DESIGN.md: the default allow-lists an enterprise policy starts from.
+CIS2_LOGIN = [
+    "https://am.nhsidentity.spineservices.nhs.uk",
+    "https://am.nhsint.auth-ptl.cis2.spineservices.nhs.uk",
+]
+CIS2_CARD_MANAGEMENT = ["https://manage-care-identities.care-identity-service2.nhs.uk"]
+SCHEMA_KEYS = {"allowedOrigins", "cardManagementOrigins", "developerMode", "logLevel"}
+
+
+class Invalid(Exception):
+    pass
+
+
+def expect(condition, message):
+    if not condition:
+        raise Invalid(message)
+
+
+def load_json(path):
+    try:
+        with open(path, encoding="utf-8") as f:
+            return json.load(f)
+    except (OSError, ValueError) as e:
+        raise Invalid(f"{path}: {e}") from e
+
+
+def check_schema(path):
+    """The managed-storage schema as Chrome wants it, with exactly the extension's four keys."""
+    schema = load_json(path)
+    expect(schema.get("type") == "object", "top-level type must be object")
+    expect("additionalProperties" not in schema, "Chrome forbids top-level additionalProperties")
+    props = schema.get("properties", {})
+    expect(set(props) == SCHEMA_KEYS, f"properties are {sorted(props)}, want {sorted(SCHEMA_KEYS)}")
+    for key in ("allowedOrigins", "cardManagementOrigins"):
+        expect(props[key].get("type") == "array", f"{key} must be an array")
+        expect(props[key].get("items") == {"type": "string"}, f"{key} items must be strings")
+    expect(props["developerMode"].get("type") == "boolean", "developerMode must be boolean")
+    expect(props["logLevel"].get("type") == "string", "logLevel must be a string")
+    levels = props["logLevel"].get("enum")
+    expect(isinstance(levels, list) and "info" in levels, "logLevel needs an enum containing info")
+    return schema
+
+
+def conforms(value, schema, where):
+    """The subset of JSON schema Chrome's managed storage uses: type, items, properties, enum."""
+    kind = schema.get("type")
+    types = {"object": dict, "array": list, "string": str, "boolean": bool, "integer": int}
+    expect(kind in types, f"{where}: schema type {kind!r} not understood by this check")
+    expect(isinstance(value, types[kind]), f"{where}: {value!r} is not a {kind}")
+    if kind == "array":
+        for i, item in enumerate(value):
+            conforms(item, schema["items"], f"{where}[{i}]")
+    if kind == "object":
+        props = schema.get("properties", {})
+        for key, item in value.items():
+            expect(key in props, f"{where}: key {key!r} is not in the managed schema")
+            conforms(item, props[key], f"{where}.{key}")
+    if "enum" in schema:
+        expect(value in schema["enum"], f"{where}: {value!r} not one of {schema['enum']}")
+
+
+def check_cis2_defaults(settings, where):
+    expect(set(settings) == SCHEMA_KEYS, f"{where}: sets {sorted(settings)}, want all of {sorted(SCHEMA_KEYS)}")
+    expect(settings["allowedOrigins"] == CIS2_LOGIN, f"{where}: allowedOrigins are not the CIS2 defaults")
+    expect(
+        settings["cardManagementOrigins"] == CIS2_CARD_MANAGEMENT,
+        f"{where}: cardManagementOrigins are not the CIS2 default",
+    )
+    expect(settings["developerMode"] is False, f"{where}: developerMode must be false")
+    expect(settings["logLevel"] == "info", f"{where}: logLevel should be info")
+
+
+def check_browser_policy(policy, where):
+    expect(policy.get("NativeMessagingAllowlist") == [HOST_NAME], f"{where}: NativeMessagingAllowlist must be [{HOST_NAME}]")
+    forced = policy.get("ExtensionInstallForcelist")
+    expect(isinstance(forced, list) and len(forced) == 1, f"{where}: ExtensionInstallForcelist needs one entry")
+    expect(
+        re.fullmatch(r"[^;]+;[^;]+", forced[0]) is not None,
+        f"{where}: ExtensionInstallForcelist entry must be <id>;<update URL>",
+    )
+
+
+def check_linux_policy(path, schema_path):
+    schema = load_json(schema_path)
+    policy = load_json(path)
+    check_browser_policy(policy, path)
+    extensions = policy.get("3rdparty", {}).get("extensions", {})
+    expect(len(extensions) == 1, f"{path}: want one extension under 3rdparty.extensions")
+    for ext_id, settings in extensions.items():
+        conforms(settings, schema, f"{path} 3rdparty {ext_id}")
+        check_cis2_defaults(settings, path)
+        expect(policy["ExtensionInstallForcelist"][0].startswith(ext_id + ";"), f"{path}: forced and managed IDs differ")
+
+
+def check_mobileconfig(path, schema_path):
+    schema = load_json(schema_path)
+    with open(path, "rb") as f:
+        profile = plistlib.load(f)
+    expect(profile.get("PayloadType") == "Configuration", f"{path}: not a configuration profile")
+    payloads = {p["PayloadType"]: p for p in profile.get("PayloadContent", [])}
+    uuids = [p.get("PayloadUUID") for p in profile["PayloadContent"]] + [profile.get("PayloadUUID")]
+    expect(len(set(uuids)) == len(uuids) and all(uuids), f"{path}: PayloadUUIDs must be present and distinct")
+    for browser in ("com.google.Chrome", "com.microsoft.Edge"):
+        expect(browser in payloads, f"{path}: no {browser} payload")
+        check_browser_policy(payloads[browser], f"{path} {browser}")
+        ext = [t for t in payloads if t.startswith(browser + ".extensions.")]
+        expect(len(ext) == 1, f"{path}: want one {browser}.extensions.<id> payload")
+        settings = {k: v for k, v in payloads[ext[0]].items() if not k.startswith("Payload")}
+        conforms(settings, schema, f"{path} {ext[0]}")
+        check_cis2_defaults(settings, f"{path} {ext[0]}")
+
+
+def parse_reg(path):
+    """regedit's text format: [key] sections of "name"=value lines (string, dword:, @ default)."""
+    with open(path, encoding="utf-8", newline="") as f:
+        text = f.read()
+    expect("\r\n" in text and "\n" not in text.replace("\r\n", ""), f"{path}: regedit wants CRLF line ends")
+    lines = text.split("\r\n")
+    expect(lines[0] == "Windows Registry Editor Version 5.00", f"{path}: missing regedit header")
+    keys, current = {}, None
+    for n, line in enumerate(lines[1:], start=2):
+        if not line or line.startswith(";"):
+            continue
+        if line.startswith("[") and line.endswith("]"):
+            current = keys.setdefault(line[1:-1], {})
+            continue
+        m = re.fullmatch(r'(@|"([^"]+)")=(?:"((?:[^"\\]|\\.)*)"|dword:([0-9a-f]{8}))', line)
+        expect(m is not None and current is not None, f"{path}:{n}: cannot read {line!r}")
+        name = "@" if m.group(1) == "@" else m.group(2)
+        if m.group(4) is not None:
+            current[name] = int(m.group(4), 16)
+        else:
+            current[name] = re.sub(r"\\(.)", r"\1", m.group(3))
+    return keys
+
+
+def reg_list(key_values):
+    """A policy list: values named 1, 2, ... in order."""
+    names = sorted(key_values, key=int)
+    expect(names == [str(i) for i in range(1, len(names) + 1)], "list values must be named 1, 2, ...")
+    return [key_values[n] for n in names]
+
+
+def check_reg(path, schema_path, vendor):
+    schema = load_json(schema_path)
+    keys = parse_reg(path)
+    base = f"HKEY_LOCAL_MACHINE\\SOFTWARE\\Policies\\{vendor}"
+    host_key = f"HKEY_LOCAL_MACHINE\\SOFTWARE\\{vendor}\\NativeMessagingHosts\\{HOST_NAME}"
+    expect(keys.get(host_key, {}).get("@", "").endswith(f"\\{HOST_NAME}.json"), f"{path}: no host registration at {host_key}")
+    policy = {
+        "NativeMessagingAllowlist": reg_list(keys.get(f"{base}\\NativeMessagingAllowlist", {})),
+        "ExtensionInstallForcelist": reg_list(keys.get(f"{base}\\ExtensionInstallForcelist", {})),
+    }
+    check_browser_policy(policy, path)
+    prefix = f"{base}\\3rdparty\\extensions\\"
+    roots = [k for k in keys if k.startswith(prefix) and k.endswith("\\policy")]
+    expect(len(roots) == 1, f"{path}: want one 3rdparty ...\\policy key")
+    settings = {}
+    for name, value in keys[roots[0]].items():
+        expect(name in schema["properties"], f"{path}: value {name!r} is not in the managed schema")
+        kind = schema["properties"][name]["type"]
+        settings[name] = bool(value) if kind == "boolean" else value
+    for key, values in keys.items():
+        if key.startswith(roots[0] + "\\"):
+            settings[key[len(roots[0]) + 1 :]] = reg_list(values)
+    conforms(settings, schema, f"{path} 3rdparty")
+    check_cis2_defaults(settings, path)
+
+
+def check_manifest_template(path):
+    manifest = load_json(path)
+    expect(manifest.get("name") == HOST_NAME, f"{path}: name must be {HOST_NAME}")
+    expect(isinstance(manifest.get("description"), str) and manifest["description"], f"{path}: needs a description")
+    expect(manifest.get("type") == "stdio", f"{path}: type must be stdio")
+    expect(isinstance(manifest.get("path"), str) and manifest["path"], f"{path}: needs a path")
+    origins = manifest.get("allowed_origins")
+    expect(isinstance(origins, list) and f"chrome-extension://{DEV_ID}/" in origins, f"{path}: dev origin missing")
+
+
+def check_installed_manifest(path, binary, *extension_ids):
+    """An installed manifest: no placeholders, absolute existing executable, expected origins."""
+    check_manifest_template(path)
+    manifest = load_json(path)
+    expect(os.path.basename(path) == f"{HOST_NAME}.json", f"{path}: file name must be {HOST_NAME}.json")
+    expect(set(manifest) == {"name", "description", "path", "type", "allowed_origins"}, f"{path}: unexpected keys")
+    host = manifest["path"]
+    expect(os.path.isabs(host), f"{path}: path {host!r} is not absolute")
+    expect(os.path.realpath(host) == os.path.realpath(binary), f"{path}: path {host!r} is not {binary!r}")
+    expect(os.path.isfile(host) and os.access(host, os.X_OK), f"{path}: {host!r} is not an executable file")
+    want = [f"chrome-extension://{i}/" for i in (DEV_ID, *extension_ids)]
+    expect(manifest["allowed_origins"] == want, f"{path}: allowed_origins {manifest['allowed_origins']} want {want}")
+    expect("@" not in json.dumps(manifest), f"{path}: a placeholder was left in")
+
+
+def check_host_config(path, *extension_ids):
+    config = load_json(path)
+    expect(set(config) == {"allowedExtensionIds", "developerMode", "logLevel"}, f"{path}: keys {sorted(config)}")
+    ids = config["allowedExtensionIds"]
+    expect(all(isinstance(i, str) and EXTENSION_ID.match(i) for i in ids), f"{path}: an ID is not 32 letters a-p")
+    expect(ids == [DEV_ID, *extension_ids], f"{path}: allowedExtensionIds {ids}, want {[DEV_ID, *extension_ids]}")
+    expect(config["developerMode"] is False, f"{path}: developerMode must be false")
+    expect(config["logLevel"] == "info", f"{path}: logLevel must be info")
+
+
+def same_json(a, b):
+    expect(load_json(a) == load_json(b), f"{b} differs from {a}")
+
+
+def host_status(binary, extension_id, want):
+    """Starts the host as the browser would (origin argument, one status frame on stdin) and
+    checks it serves (want=served) or refuses (want=refused) that extension."""
+    request = json.dumps({"id": 1, "command": "status"}).encode()
+    frame = struct.pack("=I", len(request)) + request
+    run = subprocess.run(
+        [binary, f"chrome-extension://{extension_id}/"], input=frame, capture_output=True, timeout=30
+    )
+    out = run.stdout
+    expect(len(out) >= 4, f"host wrote no frame (exit {run.returncode}, stderr {run.stderr[-300:]!r})")
+    (length,) = struct.unpack("=I", out[:4])
+    reply = json.loads(out[4 : 4 + length])
+    if want == "served":
+        expect(reply.get("id") == 1 and "result" in reply, f"host did not serve {extension_id}: {reply}")
+    else:
+        code = reply.get("error", {}).get("code")
+        expect(code == "ERR_ORIGIN_NOT_ALLOWED", f"host did not refuse {extension_id}: {reply}")
+
+
+COMMANDS = {
+    "schema": check_schema,
+    "linux-policy": check_linux_policy,
+    "mobileconfig": check_mobileconfig,
+    "reg": check_reg,
+    "manifest-template": check_manifest_template,
+    "installed-manifest": check_installed_manifest,
+    "host-config": check_host_config,
+    "same-json": same_json,
+    "host-status": host_status,
+}
+
+if __name__ == "__main__":
+    if len(sys.argv) < 2 or sys.argv[1] not in COMMANDS:
+        sys.exit(f"usage: validate.py {{{'|'.join(COMMANDS)}}} ARGS...")
+    try:
+        COMMANDS[sys.argv[1]](*sys.argv[2:])
+    except Invalid as e:
+        sys.exit(str(e))
+    except (TypeError, KeyError, ValueError, OSError, subprocess.TimeoutExpired) as e:
+        sys.exit(f"{type(e).__name__}: {e}")
