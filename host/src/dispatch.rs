@@ -62,6 +62,11 @@ impl Host {
                     if !self.send(Response::failure(None, error)) {
                         break Exit::Broken;
                     }
+                    if let Err(e) = framing::discard(input, len) {
+                        // Already answered; the stream ended (or broke) inside the payload.
+                        log::warn!("{e}");
+                        break Exit::Broken;
+                    }
                 }
                 Ok(Incoming::End) => break Exit::Clean,
                 Err(e) => {

@@ -123,6 +123,16 @@ mod tests {
             w.message,
             "The PIN is incorrect. 2 attempts left before the card is locked."
         );
+        let w = card_error(&CardError::PinIncorrect { retries_left: 1 });
+        assert!(w.message.contains(" 1 attempt left"), "{}", w.message);
+    }
+
+    #[test]
+    fn last_wrong_try_is_blocked() {
+        let w = card_error(&CardError::PinIncorrect { retries_left: 0 });
+        assert_eq!((w.code, w.retries_left), (ErrorCode::PinBlocked, None));
+        let w = card_error(&CardError::PukIncorrect { retries_left: 0 });
+        assert_eq!(w.code, ErrorCode::PukBlocked);
     }
 
     #[test]

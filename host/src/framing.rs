@@ -18,8 +18,8 @@ pub const MAX_OUTGOING: usize = 1024 * 1024;
 #[derive(Debug)]
 pub enum Incoming {
     Frame(Vec<u8>),
-    /// A frame over [`MAX_INCOMING`]; its payload was read and thrown away, so the stream is
-    /// still in step and the host keeps serving.
+    /// A frame over [`MAX_INCOMING`] whose payload is still unread: answer first, then
+    /// [`discard`] it to get back in step.
     TooLarge(u64),
     /// stdin ended between frames: the browser closed the port.
     End,
@@ -36,27 +36,33 @@ pub enum FrameError {
     OutgoingTooLarge(usize),
 }
 
-/// Reads the next frame.
-///
-/// An oversized frame is skipped rather than treated as fatal: the length prefix is all we
-/// need to stay in step, and the payload is discarded through a small fixed buffer (io::copy
-/// into a sink), so the claim costs time but never memory. Exiting instead would kill the
-/// extension's port over one bad message.
+/// Reads the next frame. An oversized one is reported with its payload left unread.
 pub fn read_frame(input: &mut impl Read) -> Result<Incoming, FrameError> {
     let Some(len) = read_length(input)? else {
         return Ok(Incoming::End);
     };
     if len > MAX_INCOMING as u64 {
-        let skipped = io::copy(&mut input.by_ref().take(len), &mut io::sink())?;
-        if skipped < len {
-            return Err(FrameError::Truncated);
-        }
         return Ok(Incoming::TooLarge(len));
     }
     // `len` ≤ 64 KiB here, so this allocation is bounded by our limit, not the peer's claim.
     let mut payload = vec![0u8; len as usize];
     read_exact_or_truncated(input, &mut payload)?;
     Ok(Incoming::Frame(payload))
+}
+
+/// Skips an oversized frame's payload.
+///
+/// Skipping rather than exiting: the length prefix is all we need to stay in step (Chrome
+/// always writes the bytes it announced), so the extension's port survives one bad message.
+/// The bytes go through io::copy's small fixed buffer into a sink, so the claim costs reading
+/// time but never memory. The caller answers before skipping, so a peer that announced more
+/// than it sends still gets its error at once; stdin ending inside the payload is `Truncated`.
+pub fn discard(input: &mut impl Read, len: u64) -> Result<(), FrameError> {
+    let skipped = io::copy(&mut input.by_ref().take(len), &mut io::sink())?;
+    if skipped < len {
+        return Err(FrameError::Truncated);
+    }
+    Ok(())
 }
 
 /// The length prefix, or `None` on a clean end of stdin before its first byte.
@@ -147,6 +153,7 @@ mod tests {
         assert!(
             matches!(read_frame(&mut r), Ok(Incoming::TooLarge(n)) if n == MAX_INCOMING as u64 + 1)
         );
+        discard(&mut r, MAX_INCOMING as u64 + 1).expect("payload skipped");
         assert!(matches!(read_frame(&mut r), Ok(Incoming::Frame(f)) if f == b"{}"));
     }
 
@@ -154,7 +161,13 @@ mod tests {
     fn huge_claim_without_payload_is_truncated_not_allocated() {
         let bytes = u32::MAX.to_ne_bytes();
         let mut r = &bytes[..];
-        assert!(matches!(read_frame(&mut r), Err(FrameError::Truncated)));
+        assert!(
+            matches!(read_frame(&mut r), Ok(Incoming::TooLarge(n)) if n == u64::from(u32::MAX))
+        );
+        assert!(matches!(
+            discard(&mut r, u64::from(u32::MAX)),
+            Err(FrameError::Truncated)
+        ));
     }
 
     #[test]

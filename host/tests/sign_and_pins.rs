@@ -86,7 +86,11 @@ fn changed_pin_works_and_never_reaches_the_trace_log() {
     assert_eq!(pin_retries(&mut host), 3);
 
     let reply = authenticate(&mut host, DEFAULT_PIN);
-    assert_eq!(code(&reply), "ERR_PIN_INCORRECT", "the old PIN no longer works: {reply}");
+    assert_eq!(
+        code(&reply),
+        "ERR_PIN_INCORRECT",
+        "the old PIN no longer works: {reply}"
+    );
     let reply = authenticate(&mut host, NEW_PIN);
     verify_token(&reply["result"], ORIGIN, &nonce()).unwrap_or_else(|e| panic!("{e}: {reply}"));
     let cert = certificate(&mut host, "9C");
@@ -102,10 +106,22 @@ fn changed_pin_works_and_never_reaches_the_trace_log() {
     assert!(host.wait().success());
 
     let log = host.log_text();
-    assert!(log.contains("TRACE") || log.contains("DEBUG") || log.contains("INFO"), "a log was written: {log}");
-    assert!(log.contains("change-pin") && log.contains("authenticate"), "commands are logged:\n{log}");
+    assert!(
+        log.contains("TRACE") || log.contains("DEBUG") || log.contains("INFO"),
+        "a log was written: {log}"
+    );
+    assert!(
+        log.contains("change-pin") && log.contains("authenticate"),
+        "commands are logged:\n{log}"
+    );
     for secret in [NEW_PIN, DEFAULT_PIN, WRONG_PIN, "87654321", "135791"] {
         assert!(!log.contains(secret), "host log holds {secret}:\n{log}");
+        // Nor as hex of its bytes (as an APDU dump would show it).
+        let hex: String = secret.bytes().map(|b| format!("{b:02X}")).collect();
+        assert!(
+            !log.to_uppercase().contains(&hex),
+            "host log holds {secret} as hex"
+        );
         assert!(!host.stderr_text().contains(secret));
     }
 }
