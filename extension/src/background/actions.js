@@ -1,0 +1,145 @@
+// What each page action does. `ctx` = {origin, policy, host, pins, signal} where `origin` was
+// derived from the sender by the worker and already checked against the allow-list.
+
+import { ExtensionError, toWireError } from "../shared/errors.js";
+import { isOriginAllowed } from "../shared/origins.js";
+import { stripPageSecrets } from "../shared/messages.js";
+import { validate, summarise } from "./wasm.js";
+
+/** Actions only card-management origins may use. */
+export const CARD_MANAGEMENT_ACTIONS = new Set(["changePin", "unlock"]);
+
+/** Whether `origin` may run `action` under `policy`. */
+export function mayRun(action, origin, policy) {
+  const management = isOriginAllowed(origin, policy.cardManagementOrigins, policy.developerMode);
+  if (CARD_MANAGEMENT_ACTIONS.has(action)) {
+    return management;
+  }
+  return management || isOriginAllowed(origin, policy.allowedOrigins, policy.developerMode);
+}
+
+export const ACTION_HANDLERS = {
+  async status(ctx) {
+    const args = await validate("status", {}, ctx.origin, ctx.policy.developerMode);
+    return ctx.host.request("status", args);
+  },
+
+  async getCertificates(ctx) {
+    const args = await validate("certificates", {}, ctx.origin, ctx.policy.developerMode);
+    return ctx.host.request("certificates", args);
+  },
+
+  async authenticate(ctx, pageArgs) {
+    const base = await validate("authenticate", stripPageSecrets(pageArgs, false), ctx.origin, ctx.policy.developerMode);
+    const entry = await pickCertificate(ctx, base.certificate, "9A");
+    const args = { ...base, certificate: entry.certificate };
+    return withPinWindow(ctx, "authenticate", entry, (input) => ({ ...args, pin: input.pin }), "authenticate");
+  },
+
+  async sign(ctx, pageArgs) {
+    const base = await validate("sign", stripPageSecrets(pageArgs, false), ctx.origin, ctx.policy.developerMode);
+    const entry = await pickCertificate(ctx, base.certificate, null);
+    return withPinWindow(ctx, "sign", entry, (input) => ({ ...base, pin: input.pin }), "sign");
+  },
+
+  async changePin(ctx) {
+    const base = await validate("change-pin", {}, ctx.origin, ctx.policy.developerMode);
+    const entry = await pickCertificate(ctx, undefined, "9A");
+    return withPinWindow(ctx, "change-pin", entry, (input) => ({ ...base, pin: input.pin, newPin: input.newPin }), "change-pin");
+  },
+
+  async unlock(ctx, pageArgs) {
+    // The self-service site hands the page this card's PUK (DESIGN.md); the new PIN comes from the window.
+    const base = await validate("unlock", stripPageSecrets(pageArgs, true), ctx.origin, ctx.policy.developerMode);
+    if (typeof base.puk !== "string") {
+      throw new ExtensionError("ERR_INVALID_REQUEST", "unlock needs the card's PUK from the card-management service.");
+    }
+    const entry = await pickCertificate(ctx, undefined, "9A");
+    return withPinWindow(ctx, "unlock", entry, (input) => ({ ...base, newPin: input.newPin }), "unlock");
+  },
+};
+
+/** The certificate entry to use: the one the page named, else the first in `slot`. */
+async function pickCertificate(ctx, wanted, slot) {
+  const { certificates = [] } = await ctx.host.request("certificates", {});
+  const match = certificates.find((c) =>
+    typeof wanted === "string" ? c.certificate === wanted : slot === null || c.slot === slot,
+  );
+  if (!match) {
+    if (certificates.length === 0) {
+      throw new ExtensionError("ERR_NO_CARD", "Insert your smartcard and try again.");
+    }
+    throw new ExtensionError("ERR_CERTIFICATE_NOT_FOUND", "The certificate asked for is not on any inserted card.");
+  }
+  return match;
+}
+
+/** Holder name, user ID and retries left for the window. */
+async function windowContext(ctx, kind, entry) {
+  const summary = await summarise(entry.certificate);
+  const status = await ctx.host.request("pin-status", { certificate: entry.certificate });
+  const name = summary
+    ? [summary.givenName, summary.surname].filter(Boolean).join(" ") || summary.commonName
+    : "";
+  return {
+    kind,
+    origin: ctx.origin,
+    holder: name || "Unknown card holder",
+    userId: summary && summary.userId ? summary.userId : "",
+    notAfter: summary ? summary.notAfter : null,
+    retriesLeft: status.pinRetriesLeft,
+  };
+}
+
+/**
+ * Opens the PIN window and runs `command` with what the user typed until it succeeds, the
+ * user gives up or the PIN is blocked. A wrong PIN is answered in the same window.
+ */
+async function withPinWindow(ctx, kind, entry, buildArgs, command) {
+  const context = await windowContext(ctx, kind, entry);
+  if (context.retriesLeft === 0 && kind !== "unlock") {
+    throw new ExtensionError("ERR_PIN_BLOCKED", blockedAdvice());
+  }
+  const session = await ctx.pins.open(context);
+  ctx.track(session);
+  try {
+    for (;;) {
+      let input = await session.nextEntry();
+      let args = buildArgs(input);
+      input = null;
+      try {
+        args = await validate(command, args, ctx.origin, ctx.policy.developerMode);
+        session.showBusy();
+        const result = await ctx.host.request(command, args);
+        session.close();
+        return result;
+      } catch (e) {
+        const wire = e instanceof ExtensionError ? e.wire : toWireError(e);
+        if (wire.code === "ERR_PIN_INCORRECT" || wire.code === "ERR_PIN_FORMAT" || wire.code === "ERR_PUK_INCORRECT") {
+          session.showError(wire, false);
+          continue;
+        }
+        if (wire.code === "ERR_PIN_BLOCKED" || wire.code === "ERR_PUK_BLOCKED") {
+          const blocked = { ...wire, message: wire.code === "ERR_PIN_BLOCKED" ? blockedAdvice() : wire.message };
+          session.showError(blocked, true);
+          session.close(true);
+          throw new ExtensionError(blocked.code, blocked.message, blocked);
+        }
+        session.close();
+        throw e;
+      } finally {
+        // Drop the only reference to the PIN as soon as the host has answered.
+        args = null;
+      }
+    }
+  } finally {
+    ctx.untrack(session);
+  }
+}
+
+function blockedAdvice() {
+  return (
+    "Your smartcard PIN is blocked after too many wrong entries. Unlock it on the CIS2 self-service " +
+    "site (manage-care-identities) or ask your Registration Authority (RA)."
+  );
+}

@@ -1,0 +1,142 @@
+// Service worker entry: routes content-script ports, the PIN window and the toolbar popup.
+// Every listener is registered synchronously at the top level, as MV3 requires.
+
+import { NativeHost } from "./native.js";
+import { PinWindows, PIN_PORT_NAME } from "./pinwindow.js";
+import { currentPolicy, watchPolicy } from "./policy.js";
+import { ACTION_HANDLERS, mayRun } from "./actions.js";
+import { popupStatus } from "./popupstatus.js";
+import { ACTIONS, parseActionRequest } from "../shared/messages.js";
+import { originOfSender } from "../shared/origins.js";
+import { ExtensionError, toWireError, wireError } from "../shared/errors.js";
+import "./wasm.js";
+
+export const CONTENT_PORT_NAME = "carecard-content";
+
+const host = new NativeHost(chrome.runtime);
+const pins = new PinWindows(chrome);
+/** Content ports subscribed to card events. */
+const subscribers = new Set();
+/** tabId → kinds with an action in flight ("one pending action of each kind per tab"). */
+const busyKinds = new Map();
+
+watchPolicy();
+
+host.onEvent((event) => {
+  for (const port of subscribers) {
+    safePost(port, { type: "event", event });
+  }
+});
+host.onConnect(() => {
+  // A reopened port has no watch running: restart it for the pages still listening.
+  if (subscribers.size > 0) {
+    host.request("watch", {}).catch(() => {});
+  }
+});
+
+chrome.runtime.onConnect.addListener((port) => {
+  if (port.name === PIN_PORT_NAME) {
+    pins.attach(port);
+  } else if (port.name === CONTENT_PORT_NAME) {
+    acceptContentPort(port);
+  } else {
+    port.disconnect();
+  }
+});
+
+chrome.runtime.onMessage.addListener((message, sender, sendResponse) => {
+  // Only the toolbar popup (an extension page, not a content script) may ask for the full status.
+  const ownPage = sender.id === chrome.runtime.id && !sender.tab &&
+    typeof sender.url === "string" && sender.url.startsWith(chrome.runtime.getURL(""));
+  if (!ownPage || !message || message.type !== "popup-status") {
+    return false;
+  }
+  popupStatus(host).then(sendResponse, (e) => sendResponse({ error: toWireError(e.wire || e) }));
+  return true;
+});
+
+function acceptContentPort(port) {
+  const sender = port.sender || {};
+  // Only top frames of tabs, as the manifest injects; anything else is not a page we serve.
+  if (!sender.tab || sender.frameId !== 0 || sender.id !== chrome.runtime.id) {
+    port.disconnect();
+    return;
+  }
+  const state = { origin: originOfSender(sender), tabId: sender.tab.id, sessions: new Set(), open: true };
+  port.onMessage.addListener((message) => handleContentMessage(port, state, message));
+  port.onDisconnect.addListener(() => {
+    state.open = false;
+    subscribers.delete(port);
+    for (const session of state.sessions) {
+      session.fail("ERR_USER_CANCELLED", "The page was closed or reloaded.");
+    }
+  });
+}
+
+async function handleContentMessage(port, state, message) {
+  const parsed = parseActionRequest(message);
+  const requestId = message && typeof message.requestId === "string" ? message.requestId : null;
+  if (parsed.error) {
+    safePost(port, { type: "response", requestId, error: wireError(parsed.error.code, parsed.error.message) });
+    return;
+  }
+  const kind = ACTIONS[parsed.action];
+  const kinds = busyKinds.get(state.tabId) || new Set();
+  if (kinds.has(kind)) {
+    safePost(port, {
+      type: "response",
+      requestId,
+      error: wireError("ERR_CARD_BUSY", "Another carecard request from this page is still running."),
+    });
+    return;
+  }
+  kinds.add(kind);
+  busyKinds.set(state.tabId, kinds);
+  try {
+    const result = await runAction(port, state, parsed);
+    safePost(port, { type: "response", requestId, result });
+  } catch (e) {
+    safePost(port, { type: "response", requestId, error: e instanceof ExtensionError ? e.wire : toWireError(e) });
+  } finally {
+    kinds.delete(kind);
+    if (kinds.size === 0) {
+      busyKinds.delete(state.tabId);
+    }
+  }
+}
+
+async function runAction(port, state, request) {
+  const policy = await currentPolicy();
+  if (!state.origin || !mayRun(request.action, state.origin, policy)) {
+    throw new ExtensionError("ERR_ORIGIN_NOT_ALLOWED", `This site (${state.origin || "unknown"}) may not use your smartcard.`);
+  }
+  if (request.action === "subscribe") {
+    const first = subscribers.size === 0 || !host.connected;
+    subscribers.add(port);
+    if (first) {
+      await host.request("watch", {});
+    }
+    return {};
+  }
+  if (request.action === "unsubscribe") {
+    subscribers.delete(port);
+    return {};
+  }
+  const ctx = {
+    origin: state.origin,
+    policy,
+    host,
+    pins,
+    track: (session) => state.sessions.add(session),
+    untrack: (session) => state.sessions.delete(session),
+  };
+  return ACTION_HANDLERS[request.action](ctx, request.arguments);
+}
+
+function safePost(port, message) {
+  try {
+    port.postMessage(message);
+  } catch {
+    // The tab went away; nothing to tell.
+  }
+}

@@ -1,0 +1,138 @@
+// The one connectNative port to carecard-host: request ids, pending map with per-request
+// timeouts, events to listeners, and reopening on the next request after a disconnect.
+
+import { ExtensionError, wireError } from "../shared/errors.js";
+
+export const HOST_NAME = "org.carecard.host";
+
+const TIMEOUTS_MS = {
+  status: 15_000,
+  certificates: 30_000,
+  "pin-status": 30_000,
+  watch: 15_000,
+  // Card signatures (RSA-2048 on old cards) and PIN changes can take a few seconds.
+  authenticate: 60_000,
+  sign: 60_000,
+  "change-pin": 60_000,
+  unlock: 60_000,
+};
+
+function unavailable(detail) {
+  return wireError(
+    "ERR_NATIVE_UNAVAILABLE",
+    "The carecard helper program is not installed or could not start. Install carecard or ask your service desk." +
+      (detail ? ` (${detail})` : ""),
+  );
+}
+
+export class NativeHost {
+  constructor(runtime) {
+    this.runtime = runtime;
+    this.port = null;
+    this.nextId = 1;
+    this.pending = new Map();
+    this.eventListeners = new Set();
+    this.connectListeners = new Set();
+    this.receivedAny = false;
+  }
+
+  /** Sends one command; resolves with `result`, rejects with an ExtensionError. */
+  request(command, args = {}) {
+    const port = this.ensurePort();
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(id);
+        reject(new ExtensionError("ERR_TIMEOUT", "The smartcard helper did not answer in time."));
+      }, TIMEOUTS_MS[command] ?? 30_000);
+      this.pending.set(id, { resolve, reject, timer });
+      try {
+        port.postMessage({ id, command, arguments: args });
+      } catch (e) {
+        this.settle(id, { error: unavailable(e && e.message) });
+      }
+    });
+  }
+
+  onEvent(listener) {
+    this.eventListeners.add(listener);
+    return () => this.eventListeners.delete(listener);
+  }
+
+  /** Called after a fresh port opens (e.g. to send `watch` again). */
+  onConnect(listener) {
+    this.connectListeners.add(listener);
+  }
+
+  get connected() {
+    return this.port !== null;
+  }
+
+  ensurePort() {
+    if (this.port) {
+      return this.port;
+    }
+    const port = this.runtime.connectNative(HOST_NAME);
+    this.port = port;
+    this.receivedAny = false;
+    port.onMessage.addListener((message) => this.handleMessage(message));
+    port.onDisconnect.addListener(() => this.handleDisconnect(port));
+    for (const listener of this.connectListeners) {
+      queueMicrotask(() => listener());
+    }
+    return port;
+  }
+
+  handleMessage(message) {
+    this.receivedAny = true;
+    if (!message || typeof message !== "object") {
+      return;
+    }
+    if (typeof message.event === "string") {
+      for (const listener of this.eventListeners) {
+        listener(message);
+      }
+      return;
+    }
+    if (Number.isInteger(message.id)) {
+      this.settle(message.id, message);
+    } else if (message.id === null && message.error) {
+      // The host could not read an id: fail the oldest request so nothing hangs until its timeout.
+      const oldest = this.pending.keys().next();
+      if (!oldest.done) {
+        this.settle(oldest.value, message);
+      }
+    }
+  }
+
+  settle(id, message) {
+    const entry = this.pending.get(id);
+    if (!entry) {
+      return;
+    }
+    this.pending.delete(id);
+    clearTimeout(entry.timer);
+    if (message.error) {
+      const e = message.error;
+      entry.reject(new ExtensionError(e.code, e.message, e));
+    } else {
+      entry.resolve(message.result ?? {});
+    }
+  }
+
+  handleDisconnect(port) {
+    // lastError must be read here or Chrome logs "Unchecked runtime.lastError".
+    const detail = this.runtime.lastError && this.runtime.lastError.message;
+    if (this.port !== port) {
+      return;
+    }
+    this.port = null;
+    const error = unavailable(detail);
+    for (const id of [...this.pending.keys()]) {
+      this.settle(id, { error });
+    }
+    for (const listener of this.eventListeners) {
+      listener({ event: "host-disconnected", message: error.message });
+    }
+  }
+}

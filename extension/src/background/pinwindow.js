@@ -1,0 +1,158 @@
+// The PIN window: an extension page in its own popup window. The PIN travels window → worker
+// → host only; the worker keeps it only for the one host request that needs it.
+
+import { ExtensionError } from "../shared/errors.js";
+
+export const PIN_PAGE = "pin/pin.html";
+export const PIN_PORT_NAME = "carecard-pin";
+const ANSWER_TIMEOUT_MS = 120_000;
+const WIDTH = 420;
+const HEIGHT = 360;
+
+export class PinWindows {
+  constructor(chromeApi) {
+    this.chrome = chromeApi;
+    this.sessions = new Map();
+    chromeApi.windows.onRemoved.addListener((windowId) => {
+      for (const session of this.sessions.values()) {
+        if (session.windowId === windowId) {
+          session.fail("ERR_USER_CANCELLED", "The PIN window was closed.");
+        }
+      }
+    });
+  }
+
+  /** Opens a window for `context` ({kind, origin, holder, userId, retriesLeft}); returns its session. */
+  async open(context) {
+    const id = crypto.randomUUID();
+    const session = new PinSession(this, id, context);
+    this.sessions.set(id, session);
+    const url = this.chrome.runtime.getURL(`${PIN_PAGE}?session=${encodeURIComponent(id)}`);
+    try {
+      const win = await this.chrome.windows.create({ url, type: "popup", width: WIDTH, height: HEIGHT, focused: true });
+      session.windowId = win.id;
+    } catch (e) {
+      this.sessions.delete(id);
+      throw new ExtensionError("ERR_INTERNAL", `Could not open the PIN window: ${e && e.message}`);
+    }
+    return session;
+  }
+
+  /** A PIN page connected: bind it to its session (only extension pages reach here). */
+  attach(port) {
+    const expected = this.chrome.runtime.getURL(PIN_PAGE);
+    const senderUrl = port.sender && port.sender.url;
+    if (typeof senderUrl !== "string" || !senderUrl.startsWith(expected)) {
+      port.disconnect();
+      return;
+    }
+    const sessionId = new URL(senderUrl).searchParams.get("session");
+    const session = this.sessions.get(sessionId);
+    if (!session || session.port) {
+      port.disconnect();
+      return;
+    }
+    session.bind(port);
+  }
+
+  forget(session) {
+    this.sessions.delete(session.id);
+    if (session.windowId !== undefined) {
+      this.chrome.windows.remove(session.windowId).catch(() => {});
+    }
+  }
+}
+
+class PinSession {
+  constructor(owner, id, context) {
+    this.owner = owner;
+    this.id = id;
+    this.context = context;
+    this.port = null;
+    this.waiter = null;
+    this.finished = null;
+    this.timer = null;
+    this.windowId = undefined;
+  }
+
+  bind(port) {
+    this.port = port;
+    port.onMessage.addListener((message) => this.handle(message));
+    port.onDisconnect.addListener(() => this.fail("ERR_USER_CANCELLED", "The PIN window was closed."));
+    port.postMessage({ type: "context", context: this.context });
+  }
+
+  handle(message) {
+    if (!message || typeof message !== "object") {
+      return;
+    }
+    if (message.type === "cancel") {
+      this.fail("ERR_USER_CANCELLED", "The user cancelled the PIN entry.");
+    } else if (message.type === "submit" && this.waiter) {
+      const entry = {
+        pin: typeof message.pin === "string" ? message.pin : "",
+        newPin: typeof message.newPin === "string" ? message.newPin : undefined,
+      };
+      const waiter = this.waiter;
+      this.waiter = null;
+      clearTimeout(this.timer);
+      waiter.resolve(entry);
+    }
+  }
+
+  /** Waits for the user's next entry ({pin, newPin?}); rejects on cancel, close or 2 minutes of silence. */
+  nextEntry() {
+    if (this.finished) {
+      return Promise.reject(this.finished);
+    }
+    return new Promise((resolve, reject) => {
+      this.waiter = { resolve, reject };
+      this.timer = setTimeout(() => this.fail("ERR_TIMEOUT", "No PIN was entered within 2 minutes."), ANSWER_TIMEOUT_MS);
+      if (this.port) {
+        this.port.postMessage({ type: "ready" });
+      }
+    });
+  }
+
+  /** Shows the host's answer ({code, message, retriesLeft}) in the window. */
+  showError(wire, final = false) {
+    if (this.port) {
+      this.port.postMessage({ type: "error", error: wire, final });
+    }
+  }
+
+  /** Shows "working…" while the card is busy. */
+  showBusy() {
+    if (this.port) {
+      this.port.postMessage({ type: "busy" });
+    }
+  }
+
+  /** Ends the session; the window closes unless `keepOpen` (e.g. to show a blocked-PIN notice). */
+  close(keepOpen = false) {
+    this.finished = this.finished || new ExtensionError("ERR_USER_CANCELLED", "The PIN window was closed.");
+    clearTimeout(this.timer);
+    if (keepOpen) {
+      this.owner.sessions.delete(this.id);
+      return;
+    }
+    if (this.port) {
+      this.port.postMessage({ type: "done" });
+    }
+    this.owner.forget(this);
+  }
+
+  fail(code, message) {
+    if (this.finished) {
+      return;
+    }
+    this.finished = new ExtensionError(code, message);
+    clearTimeout(this.timer);
+    if (this.waiter) {
+      const waiter = this.waiter;
+      this.waiter = null;
+      waiter.reject(this.finished);
+    }
+    this.owner.forget(this);
+  }
+}

@@ -1,0 +1,48 @@
+// The protocol crate compiled to wasm: the same validation the host runs, before a request leaves the browser.
+
+import init, { validateRequest, validateOrigin, certificateSummary, protocolVersion } from "../../wasm/carecard_protocol.js";
+import { ExtensionError } from "../shared/errors.js";
+
+// Service workers may not use top-level await: start loading now, await where used.
+const ready = init({ module_or_path: new URL("../../wasm/carecard_protocol_bg.wasm", import.meta.url) });
+
+function rethrow(e) {
+  if (e && typeof e.code === "string") {
+    throw new ExtensionError(e.code, e.message);
+  }
+  throw new ExtensionError("ERR_INTERNAL", `Validation failed: ${e && e.message}`);
+}
+
+/** Normalised host arguments for `command` (origin inserted), or throws an ExtensionError. */
+export async function validate(command, args, origin, developerMode) {
+  await ready;
+  try {
+    return JSON.parse(validateRequest(command, JSON.stringify(args), origin, developerMode));
+  } catch (e) {
+    return rethrow(e);
+  }
+}
+
+export async function checkOrigin(origin, developerMode) {
+  await ready;
+  try {
+    return validateOrigin(origin, developerMode);
+  } catch (e) {
+    return rethrow(e);
+  }
+}
+
+/** The CertificateSummary of a base64 DER certificate, or null when it cannot be read. */
+export async function summarise(base64Der) {
+  await ready;
+  try {
+    return JSON.parse(certificateSummary(base64Der));
+  } catch {
+    return null;
+  }
+}
+
+export async function wireProtocolVersion() {
+  await ready;
+  return protocolVersion();
+}

@@ -1,0 +1,79 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import vm from "node:vm";
+import { isPageMessage, parseActionRequest, stripPageSecrets, ACTIONS } from "../src/shared/messages.js";
+
+const good = { carecard: 1, source: "carecard-page", type: "request", requestId: "cc1-abc", action: "status" };
+
+test("page message shape", () => {
+  assert.ok(isPageMessage(good));
+  assert.ok(isPageMessage({ ...good, type: "ping" }));
+  assert.ok(!isPageMessage({ ...good, carecard: 2 }));
+  assert.ok(!isPageMessage({ ...good, carecard: "1" }));
+  assert.ok(!isPageMessage({ ...good, source: "carecard-extension" }), "our own replies are not requests");
+  assert.ok(!isPageMessage({ ...good, type: "response" }));
+  assert.ok(!isPageMessage({ ...good, requestId: "" }));
+  assert.ok(!isPageMessage({ ...good, requestId: "x".repeat(65) }));
+  assert.ok(!isPageMessage({ ...good, requestId: "a b" }));
+  assert.ok(!isPageMessage(null));
+  assert.ok(!isPageMessage("carecard"));
+});
+
+test("action requests", () => {
+  assert.deepEqual(parseActionRequest({ type: "request", requestId: "r1", action: "authenticate", arguments: { challengeNonce: "n" } }),
+    { requestId: "r1", action: "authenticate", arguments: { challengeNonce: "n" } });
+  assert.deepEqual(parseActionRequest({ type: "request", requestId: "r1", action: "status" }).arguments, {});
+  assert.equal(parseActionRequest({ type: "request", requestId: "r1", action: "toString" }).error.code, "ERR_UNKNOWN_COMMAND");
+  assert.equal(parseActionRequest({ type: "request", requestId: "r1", action: "watch" }).error.code, "ERR_UNKNOWN_COMMAND");
+  assert.equal(parseActionRequest({ type: "request", requestId: "r1", action: "status", arguments: [] }).error.code, "ERR_INVALID_REQUEST");
+  assert.equal(parseActionRequest({ type: "request", requestId: "r1", action: "status", arguments: "x" }).error.code, "ERR_INVALID_REQUEST");
+  assert.equal(parseActionRequest({ type: "request", requestId: "r 1", action: "status" }).error.code, "ERR_INVALID_REQUEST");
+  assert.equal(parseActionRequest({ type: "request", requestId: "r1", action: "sign", arguments: { hash: "A".repeat(60000) } }).error.code, "ERR_MESSAGE_TOO_LARGE");
+  assert.equal(parseActionRequest(null).error.code, "ERR_INVALID_REQUEST");
+});
+
+test("page-supplied secrets are removed", () => {
+  assert.deepEqual(stripPageSecrets({ challengeNonce: "n", pin: "1234", newPin: "123456", puk: "12345678" }, false), { challengeNonce: "n" });
+  assert.deepEqual(stripPageSecrets({ puk: "12345678", pin: "1" }, true), { puk: "12345678" });
+});
+
+test("every page action has a kind", () => {
+  for (const kind of Object.values(ACTIONS)) {
+    assert.ok(["query", "pin", "events"].includes(kind));
+  }
+});
+
+test("the content script's copy of the shape check agrees with the shared one", () => {
+  const source = readFileSync(new URL("../src/content/content.js", import.meta.url), "utf8");
+  const posted = [];
+  const forwarded = [];
+  let listener;
+  const window = {
+    location: { origin: "https://example.org" },
+    addEventListener: (type, fn) => { listener = fn; },
+    postMessage: (message, target) => posted.push({ message, target }),
+  };
+  const chrome = {
+    runtime: {
+      connect: () => ({
+        postMessage: (m) => forwarded.push(m),
+        onMessage: { addListener() {} },
+        onDisconnect: { addListener() {} },
+      }),
+    },
+  };
+  vm.runInNewContext(source, { window, chrome });
+  const samples = [good, { ...good, type: "ping" }, { ...good, carecard: 2 }, { ...good, requestId: "a b" }, { ...good, source: "x" }, null];
+  for (const data of samples) {
+    posted.length = 0;
+    forwarded.length = 0;
+    listener({ source: window, data });
+    assert.equal(posted.length + forwarded.length > 0, isPageMessage(data), JSON.stringify(data));
+  }
+  posted.length = 0;
+  listener({ source: {}, data: { ...good, type: "ping" } });
+  assert.equal(posted.length, 0, "messages from other windows are ignored");
+  listener({ source: window, data: { ...good, type: "ping" } });
+  assert.deepEqual(JSON.parse(JSON.stringify(posted[0])), { message: { carecard: 1, source: "carecard-extension", type: "pong", requestId: "cc1-abc" }, target: "https://example.org" });
+});
