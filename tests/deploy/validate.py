@@ -182,37 +182,53 @@ def check_reg(path, schema_path, vendor):
     check_cis2_defaults(settings, path)
 
 
-def check_manifest_template(path):
+def check_manifest_fields(path):
     manifest = load_json(path)
     expect(manifest.get("name") == HOST_NAME, f"{path}: name must be {HOST_NAME}")
     expect(isinstance(manifest.get("description"), str) and manifest["description"], f"{path}: needs a description")
     expect(manifest.get("type") == "stdio", f"{path}: type must be stdio")
     expect(isinstance(manifest.get("path"), str) and manifest["path"], f"{path}: needs a path")
     origins = manifest.get("allowed_origins")
-    expect(isinstance(origins, list) and f"chrome-extension://{DEV_ID}/" in origins, f"{path}: dev origin missing")
+    expect(isinstance(origins, list) and origins, f"{path}: needs allowed_origins")
+    return manifest
+
+
+def check_manifest_template(path):
+    manifest = check_manifest_fields(path)
+    expect(f"chrome-extension://{DEV_ID}/" in manifest["allowed_origins"], f"{path}: dev origin missing")
 
 
 def check_installed_manifest(path, binary, *extension_ids):
-    """An installed manifest: no placeholders, absolute existing executable, expected origins."""
-    check_manifest_template(path)
-    manifest = load_json(path)
+    """An installed manifest: no placeholders, absolute existing executable, the development
+    origin then those of extension_ids."""
+    check_production_manifest(path, binary, DEV_ID, *extension_ids)
+
+
+def check_production_manifest(path, binary, *extension_ids):
+    """An installed manifest allowing exactly extension_ids."""
+    manifest = check_manifest_fields(path)
     expect(os.path.basename(path) == f"{HOST_NAME}.json", f"{path}: file name must be {HOST_NAME}.json")
     expect(set(manifest) == {"name", "description", "path", "type", "allowed_origins"}, f"{path}: unexpected keys")
     host = manifest["path"]
     expect(os.path.isabs(host), f"{path}: path {host!r} is not absolute")
     expect(os.path.realpath(host) == os.path.realpath(binary), f"{path}: path {host!r} is not {binary!r}")
     expect(os.path.isfile(host) and os.access(host, os.X_OK), f"{path}: {host!r} is not an executable file")
-    want = [f"chrome-extension://{i}/" for i in (DEV_ID, *extension_ids)]
+    want = [f"chrome-extension://{i}/" for i in extension_ids]
     expect(manifest["allowed_origins"] == want, f"{path}: allowed_origins {manifest['allowed_origins']} want {want}")
     expect("@" not in json.dumps(manifest), f"{path}: a placeholder was left in")
 
 
 def check_host_config(path, *extension_ids):
+    check_production_config(path, DEV_ID, *extension_ids)
+
+
+def check_production_config(path, *extension_ids):
+    """A host config allowing exactly extension_ids."""
     config = load_json(path)
     expect(set(config) == {"allowedExtensionIds", "developerMode", "logLevel"}, f"{path}: keys {sorted(config)}")
     ids = config["allowedExtensionIds"]
     expect(all(isinstance(i, str) and EXTENSION_ID.match(i) for i in ids), f"{path}: an ID is not 32 letters a-p")
-    expect(ids == [DEV_ID, *extension_ids], f"{path}: allowedExtensionIds {ids}, want {[DEV_ID, *extension_ids]}")
+    expect(ids == list(extension_ids), f"{path}: allowedExtensionIds {ids}, want {list(extension_ids)}")
     expect(config["developerMode"] is False, f"{path}: developerMode must be false")
     expect(config["logLevel"] == "info", f"{path}: logLevel must be info")
 
@@ -248,6 +264,8 @@ COMMANDS = {
     "manifest-template": check_manifest_template,
     "installed-manifest": check_installed_manifest,
     "host-config": check_host_config,
+    "production-manifest": check_production_manifest,
+    "production-config": check_production_config,
     "same-json": same_json,
     "host-status": host_status,
 }
