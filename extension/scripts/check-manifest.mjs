@@ -53,7 +53,7 @@ const files = [
 for (const file of files) {
   expect(existsSync(join(root, file)), `missing file ${file}`);
 }
-for (const page of ["popup/popup.html", "pin/pin.html"]) {
+for (const page of ["popup.html", "pin.html"]) {
   const html = readFileSync(join(root, page), "utf8");
   expect(!/<script(?![^>]*\bsrc=)[^>]*>/i.test(html), `${page}: inline scripts are blocked by the CSP`);
   expect(!/\bsrc=["']?(https?:)?\/\//i.test(html) && !/href=["']?(https?:)?\/\/[^"']*\.(js|css)/i.test(html), `${page}: remote code`);

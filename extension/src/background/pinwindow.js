@@ -3,7 +3,7 @@
 
 import { ExtensionError } from "../shared/errors.js";
 
-export const PIN_PAGE = "pin/pin.html";
+export const PIN_PAGE = "pin.html";
 export const PIN_PORT_NAME = "carecard-pin";
 const ANSWER_TIMEOUT_MS = 120_000;
 const WIDTH = 420;
