@@ -194,3 +194,73 @@ fn card_vanishing_mid_command_is_card_removed() {
     assert_eq!(reader["card"], json!(null), "{status}");
     assert!(host.wait().success());
 }
+
+#[test]
+fn the_certificate_argument_picks_the_card() {
+    let stack = Stack::start().expect("stack");
+    let p256 = stack.new_card("p256");
+    let p384 = stack.new_card("p384");
+    let _a = stack.insert(&p256, &ServeOptions::default());
+    let _b = stack.insert(
+        &p384,
+        &ServeOptions {
+            slot: 1,
+            ..ServeOptions::default()
+        },
+    );
+    let mut host = HostProcess::spawn(&stack, &[]);
+    let certs = host.command("certificates", json!({}));
+    let second = certs["result"]["certificates"]
+        .as_array()
+        .and_then(|cs| {
+            cs.iter()
+                .find(|c| c["slot"] == json!("9A") && c["reader"] == json!(stack.reader(1)))
+        })
+        .map(|c| c["certificate"].clone())
+        .unwrap_or_else(|| panic!("no 9A certificate in reader 1: {certs}"));
+    let reply = host.command(
+        "authenticate",
+        json!({"origin": ORIGIN, "challengeNonce": nonce(), "pin": DEFAULT_PIN, "certificate": second}),
+    );
+    assert_eq!(reply["result"]["algorithm"], json!("ES384"), "{reply}");
+    assert_eq!(reply["result"]["unverifiedCertificate"], second);
+    verify_token(&reply["result"], ORIGIN, &nonce()).unwrap_or_else(|e| panic!("{e}: {reply}"));
+
+    // Without the argument, the first card is used (and the choice logged).
+    let reply = authenticate(&mut host, DEFAULT_PIN);
+    assert_eq!(reply["result"]["algorithm"], json!("ES256"), "{reply}");
+    assert!(
+        host.log_text().contains("using the first"),
+        "{}",
+        host.log_text()
+    );
+
+    // A certificate no card holds.
+    let other = Stack::start().expect("stack");
+    let stranger = other.new_card("p256");
+    let der = std::fs::read(&stranger.ca_der).expect("ca");
+    let reply = host.command(
+        "authenticate",
+        json!({"origin": ORIGIN, "challengeNonce": nonce(), "pin": DEFAULT_PIN,
+               "certificate": base64::Engine::encode(&base64::engine::general_purpose::STANDARD, der)}),
+    );
+    assert_eq!(code(&reply), "ERR_CERTIFICATE_NOT_FOUND", "{reply}");
+    assert!(host.wait().success());
+}
+
+#[test]
+fn developer_mode_allows_localhost_http_only_when_on() {
+    let stack = Stack::start().expect("stack");
+    let card = stack.new_card("p256");
+    let _inserted = stack.insert(&card, &ServeOptions::default());
+    let localhost = "http://localhost:8443";
+    let request = json!({"origin": localhost, "challengeNonce": nonce(), "pin": DEFAULT_PIN});
+    let mut host = HostProcess::spawn(&stack, &[]);
+    let reply = host.command("authenticate", request.clone());
+    assert_eq!(code(&reply), "ERR_INVALID_REQUEST", "{reply}");
+    assert!(host.wait().success());
+    let mut host = HostProcess::spawn(&stack, &[("CARECARD_DEVELOPER_MODE", "1")]);
+    let reply = host.command("authenticate", request);
+    verify_token(&reply["result"], localhost, &nonce()).unwrap_or_else(|e| panic!("{e}: {reply}"));
+    assert!(host.wait().success());
+}
