@@ -11,6 +11,7 @@ use std::time::Instant;
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
+use carecard_mock_cis2::verify::{verify_token, Expected, TrustAnchor, UnverifiedToken};
 use carecard_protocol::CertificateSummary;
 use carecard_testkit::{HostProcess, ServeOptions, Stack};
 use rand::RngCore;
@@ -110,6 +111,29 @@ fn run() -> Result<(), String> {
         "\nWeb eID authentication token:\n{}",
         serde_json::to_string_pretty(&token).unwrap_or_default()
     );
+
+    // What the CIS2 server would do with it: the reference verifier, trusting the card's test CA.
+    let ca = std::fs::read(&card.ca_der).map_err(|e| format!("reading the test CA: {e}"))?;
+    let anchor = TrustAnchor::from_der(&ca).map_err(|e| format!("test CA: {e}"))?;
+    let unverified = UnverifiedToken::from_json(&token).map_err(|e| format!("token: {e}"))?;
+    let expected = Expected {
+        origin: ORIGIN,
+        nonce: &challenge,
+        earlier_nonces: &[],
+    };
+    let user = verify_token(
+        &unverified,
+        &expected,
+        &anchor,
+        std::time::SystemTime::now(),
+    )
+    .map_err(|e| format!("the reference verifier rejected the token: {e}"))?;
+    println!(
+        "\nThe reference server-side verifier (tests/mock-cis2) accepts it: user ID {}, issued by {}",
+        user.user_id,
+        anchor.subject()
+    );
+
     host.close_stdin();
     let exit = host.wait();
     if !exit.success() {
