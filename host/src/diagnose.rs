@@ -13,10 +13,8 @@ pub fn run(config: &Config) {
     if let Some(problem) = &config.problem {
         println!("  problem: {problem} (defaults used)"); // stdout-ok
     }
-    println!(
-        "allowed extensions: {DEVELOPMENT_EXTENSION_ID} (development) {}",
-        config.allowed_extension_ids.join(" ")
-    ); // stdout-ok
+    let extensions = config.allowed_extension_ids.join(" ");
+    println!("allowed extensions: {DEVELOPMENT_EXTENSION_ID} (development) {extensions}"); // stdout-ok // stdout-ok
     println!("developer mode: {}", config.developer_mode); // stdout-ok
     println!("log level: {}", config.log_level); // stdout-ok
     match logging::log_path() {
