@@ -22,17 +22,41 @@ const busyKinds = new Map();
 
 watchPolicy();
 
+/** Whether the current native port has a `watch` running. */
+let watching = false;
+/** Automatic re-watch attempts since the last working watch (bounded: the host may be gone for good). */
+let rewatchAttempts = 0;
+
 host.onEvent((event) => {
+  if (event.event === "host-disconnected") {
+    watching = false;
+    // The host went away (crash, update): try a few times to bring the events back for listening pages.
+    if (subscribers.size > 0 && rewatchAttempts < 3) {
+      rewatchAttempts += 1;
+      setTimeout(() => ensureWatch().catch(() => {}), 1000 * rewatchAttempts);
+    }
+  }
   for (const port of subscribers) {
     safePost(port, { type: "event", event });
   }
 });
-host.onConnect(() => {
-  // A reopened port has no watch running: restart it for the pages still listening.
-  if (subscribers.size > 0) {
-    host.request("watch", {}).catch(() => {});
+
+/** Starts `watch` on the native port when a page listens and none runs yet. */
+function ensureWatch() {
+  if (watching || subscribers.size === 0) {
+    return Promise.resolve();
   }
-});
+  watching = true;
+  return host.request("watch", {}).then(
+    () => {
+      rewatchAttempts = 0;
+    },
+    (e) => {
+      watching = false;
+      throw e;
+    },
+  );
+}
 
 chrome.runtime.onConnect.addListener((port) => {
   if (port.name === PIN_PORT_NAME) {
@@ -111,10 +135,12 @@ async function runAction(port, state, request) {
     throw new ExtensionError("ERR_ORIGIN_NOT_ALLOWED", `This site (${state.origin || "unknown"}) may not use your smartcard.`);
   }
   if (request.action === "subscribe") {
-    const first = subscribers.size === 0 || !host.connected;
     subscribers.add(port);
-    if (first) {
-      await host.request("watch", {});
+    try {
+      await ensureWatch();
+    } catch (e) {
+      subscribers.delete(port);
+      throw e;
     }
     return {};
   }
@@ -122,6 +148,8 @@ async function runAction(port, state, request) {
     subscribers.delete(port);
     return {};
   }
+  // Any request reopens a lost native port; bring the events back with it.
+  ensureWatch().catch(() => {});
   const ctx = {
     origin: state.origin,
     policy,

@@ -32,8 +32,6 @@ export class NativeHost {
     this.nextId = 1;
     this.pending = new Map();
     this.eventListeners = new Set();
-    this.connectListeners = new Set();
-    this.receivedAny = false;
   }
 
   /** Sends one command; resolves with `result`, rejects with an ExtensionError. */
@@ -59,11 +57,6 @@ export class NativeHost {
     return () => this.eventListeners.delete(listener);
   }
 
-  /** Called after a fresh port opens (e.g. to send `watch` again). */
-  onConnect(listener) {
-    this.connectListeners.add(listener);
-  }
-
   get connected() {
     return this.port !== null;
   }
@@ -74,17 +67,12 @@ export class NativeHost {
     }
     const port = this.runtime.connectNative(HOST_NAME);
     this.port = port;
-    this.receivedAny = false;
     port.onMessage.addListener((message) => this.handleMessage(message));
     port.onDisconnect.addListener(() => this.handleDisconnect(port));
-    for (const listener of this.connectListeners) {
-      queueMicrotask(() => listener());
-    }
     return port;
   }
 
   handleMessage(message) {
-    this.receivedAny = true;
     if (!message || typeof message !== "object") {
       return;
     }

@@ -80,6 +80,10 @@ class PinSession {
     port.onMessage.addListener((message) => this.handle(message));
     port.onDisconnect.addListener(() => this.fail("ERR_USER_CANCELLED", "The PIN window was closed."));
     port.postMessage({ type: "context", context: this.context });
+    if (this.waiter) {
+      // The worker was already waiting when the window finished loading.
+      port.postMessage({ type: "ready" });
+    }
   }
 
   handle(message) {
