@@ -107,7 +107,9 @@ impl Host {
                 self.run(command)
             }
             Err(e) => {
-                log::info!("request {id}: {:?} refused", request.command);
+                // The name is the peer's text: log a bounded, escaped prefix of it.
+                let name: String = request.command.chars().take(32).collect();
+                log::info!("request {id}: {name:?} refused");
                 Err(e)
             }
         };

@@ -46,24 +46,37 @@ impl Watch {
     }
 }
 
+/// Why following a PC/SC context ended.
+#[derive(Debug, PartialEq, Eq)]
+enum Ended {
+    Stopped,
+    Unavailable,
+    /// Some other PC/SC failure: start over with a fresh context, without an event.
+    Failed,
+}
+
 fn run(writer: &FrameWriter, stop: &AtomicBool) {
     // The readers as last reported; `None` until the first snapshot (which is not an event:
     // the extension asks `status` for the current state).
     let mut known: Option<Vec<ReaderInfo>> = None;
-    let mut said_unavailable = false;
-    while !stop.load(Ordering::Relaxed) {
-        match Pcsc::establish() {
+    let mut unavailable = false;
+    loop {
+        let ended = match Pcsc::establish() {
             Ok(pcsc) => {
-                said_unavailable = false;
-                follow(&pcsc, writer, stop, &mut known);
+                unavailable = false;
+                follow(&pcsc, writer, stop, &mut known)
             }
-            Err(e) => log::debug!("watch: cannot reach PC/SC: {e}"),
-        }
-        if stop.load(Ordering::Relaxed) {
+            Err(CardError::PcscUnavailable) => Ended::Unavailable,
+            Err(e) => {
+                log::info!("watch: cannot reach PC/SC: {e}");
+                Ended::Failed
+            }
+        };
+        if ended == Ended::Stopped || stop.load(Ordering::Relaxed) {
             break;
         }
-        if !said_unavailable {
-            said_unavailable = true;
+        if ended == Ended::Unavailable && !unavailable {
+            unavailable = true;
             emit(writer, &Event::PcscUnavailable);
             // Readers vanish with the service; when it returns they are reported as added.
             known = Some(Vec::new());
@@ -79,7 +92,7 @@ fn follow(
     writer: &FrameWriter,
     stop: &AtomicBool,
     known: &mut Option<Vec<ReaderInfo>>,
-) {
+) -> Ended {
     let mut watcher = pcsc.watcher();
     while !stop.load(Ordering::Relaxed) {
         match watcher.wait(WAIT) {
@@ -92,13 +105,14 @@ fn follow(
                 *known = Some(now);
             }
             Ok(None) => {}
-            Err(CardError::PcscUnavailable) => return,
+            Err(CardError::PcscUnavailable) => return Ended::Unavailable,
             Err(e) => {
                 log::info!("watch: {e}");
-                return;
+                return Ended::Failed;
             }
         }
     }
+    Ended::Stopped
 }
 
 /// The events that turn `before` into `now`.
