@@ -1,70 +1,48 @@
 //! wasm-bindgen exports for the extension's service worker (feature `wasm`).
 //!
-//! Failures are thrown as a `ProtocolError` object with `code` and `message` getters (and
-//! `toJSON`, so `JSON.stringify(e)` gives `{"code","message"}`).
+//! Failures are thrown as a plain object `{code, message}`: plain so it survives structured
+//! cloning (extension messaging, postMessage), which drops class instances' getters.
 
 use wasm_bindgen::prelude::wasm_bindgen;
+use wasm_bindgen::JsValue;
 
 use crate::error::WireError;
 use crate::extension;
 
 #[wasm_bindgen]
-#[derive(Debug)]
-pub struct ProtocolError {
-    code: String,
-    message: String,
+extern "C" {
+    // Builds the plain error object without pulling in js-sys.
+    #[wasm_bindgen(js_namespace = JSON, js_name = parse)]
+    fn json_parse(text: &str) -> JsValue;
 }
 
-#[wasm_bindgen]
-impl ProtocolError {
-    #[wasm_bindgen(getter)]
-    pub fn code(&self) -> String {
-        self.code.clone()
-    }
-
-    #[wasm_bindgen(getter)]
-    pub fn message(&self) -> String {
-        self.message.clone()
-    }
-
-    /// `{"code","message"}` as JSON text.
-    #[wasm_bindgen(js_name = toJSON)]
-    pub fn to_json(&self) -> String {
-        serde_json::json!({"code": self.code, "message": self.message}).to_string()
-    }
+/// The thrown value: `{"code": "ERR_…", "message": "…"}`.
+fn to_js(error: WireError) -> JsValue {
+    let object = serde_json::json!({"code": error.code.as_str(), "message": error.message});
+    json_parse(&object.to_string())
 }
 
-impl From<WireError> for ProtocolError {
-    fn from(e: WireError) -> Self {
-        ProtocolError {
-            code: e.code.as_str().to_owned(),
-            message: e.message,
-        }
-    }
-}
-
-/// Normalised arguments JSON for the host, or throws `ProtocolError`.
+/// Normalised arguments JSON for the host, or throws `{code, message}`.
 #[wasm_bindgen(js_name = validateRequest)]
 pub fn validate_request(
     command: &str,
     arguments_json: &str,
     origin: &str,
     developer_mode: bool,
-) -> Result<String, ProtocolError> {
-    extension::validate_request_json(command, arguments_json, origin, developer_mode)
-        .map_err(ProtocolError::from)
+) -> Result<String, JsValue> {
+    extension::validate_request_json(command, arguments_json, origin, developer_mode).map_err(to_js)
 }
 
-/// The normalised origin, or throws `ProtocolError`.
+/// The normalised origin, or throws `{code, message}`.
 #[wasm_bindgen(js_name = validateOrigin)]
-pub fn validate_origin(origin: &str, developer_mode: bool) -> Result<String, ProtocolError> {
-    extension::validate_origin(origin, developer_mode).map_err(ProtocolError::from)
+pub fn validate_origin(origin: &str, developer_mode: bool) -> Result<String, JsValue> {
+    extension::validate_origin(origin, developer_mode).map_err(to_js)
 }
 
-/// `CertificateSummary` JSON of a base64 DER certificate, or throws `ProtocolError`.
+/// `CertificateSummary` JSON of a base64 DER certificate, or throws `{code, message}`.
 #[wasm_bindgen(js_name = certificateSummary)]
-pub fn certificate_summary(base64_der: &str) -> Result<String, ProtocolError> {
-    extension::certificate_summary_json(base64_der).map_err(ProtocolError::from)
+pub fn certificate_summary(base64_der: &str) -> Result<String, JsValue> {
+    extension::certificate_summary_json(base64_der).map_err(to_js)
 }
 
 /// The wire protocol number (`status.protocol`).

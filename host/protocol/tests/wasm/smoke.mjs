@@ -32,7 +32,9 @@ assert.equal(wasm.validateOrigin("HTTPS://Example.NHS.uk:443", false), "https://
 let e = thrown(() => wasm.validateOrigin("http://example.nhs.uk", false));
 assert.equal(e.code, "ERR_INVALID_REQUEST");
 assert.match(e.message, /https/);
-assert.deepEqual(JSON.parse(JSON.stringify(e)), { code: e.code, message: e.message });
+// A plain object, so it crosses extension messaging intact.
+assert.equal(Object.getPrototypeOf(e), Object.prototype);
+assert.deepEqual(structuredClone(e), { code: e.code, message: e.message });
 assert.equal(wasm.validateOrigin("http://localhost:8080", true), "http://localhost:8080");
 
 const args = JSON.parse(
