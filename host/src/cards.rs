@@ -70,6 +70,31 @@ pub fn choose(pcsc: &Pcsc, slot: Slot, wanted: Option<&[u8]>) -> Result<ChosenCa
     ))
 }
 
+/// The card for a PIN operation (pin-status without a certificate, change-pin, unlock): the
+/// card `choose` would use for authentication, else the first PIV card at all — a card
+/// without certificates (being issued or repaired) still has a PIN to look after.
+pub fn choose_for_pin(pcsc: &Pcsc, wanted: Option<&[u8]>) -> Result<PcscCard, HostError> {
+    match choose(pcsc, Slot::Authentication, wanted) {
+        Ok(chosen) => Ok(chosen.card),
+        Err(HostError::Wire(w)) if w.code == ErrorCode::CertificateNotFound && wanted.is_none() => {
+            for reader in pcsc.readers()?.iter().filter(|r| r.atr.is_some()) {
+                let Ok(mut card) = pcsc.connect(&reader.name) else {
+                    continue;
+                };
+                if card.transaction(|_| Ok(())).is_ok() {
+                    log::info!(
+                        "{}: PIV card without an authentication certificate",
+                        reader.name
+                    );
+                    return Ok(card);
+                }
+            }
+            Err(CardError::UnsupportedCard.into())
+        }
+        Err(e) => Err(e),
+    }
+}
+
 /// Re-checks, inside the operation's transaction, that the card still holds the chosen
 /// certificate (the card may have been swapped since it was chosen).
 pub fn still_holds(certificate: Option<Vec<u8>>, chosen: &[u8]) -> Result<(), CardError> {

@@ -4,17 +4,14 @@
 use crate::cards;
 use crate::errors::HostError;
 use crate::handlers::pcsc;
-use carecard_card::Slot;
 use carecard_protocol::ChangePinArgs;
 use serde_json::{json, Value};
 
 pub fn handle(args: ChangePinArgs) -> Result<Value, HostError> {
     let pcsc = pcsc()?;
-    let mut chosen = cards::choose(&pcsc, Slot::Authentication, None)?;
+    let mut card = cards::choose_for_pin(&pcsc, None)?;
     let ChangePinArgs { pin, new_pin } = args;
-    let outcome = chosen
-        .card
-        .transaction(|piv| piv.change_pin(pin.as_bytes(), new_pin.as_bytes()));
+    let outcome = card.transaction(|piv| piv.change_pin(pin.as_bytes(), new_pin.as_bytes()));
     drop(pin);
     drop(new_pin);
     outcome?;

@@ -3,14 +3,14 @@
 use crate::cards;
 use crate::errors::HostError;
 use crate::handlers::{pcsc, to_value};
-use carecard_card::{PinStatus, Slot};
+use carecard_card::PinStatus;
 use carecard_protocol::{PinStatusArgs, PinStatusResult};
 use serde_json::Value;
 
 pub fn handle(args: PinStatusArgs) -> Result<Value, HostError> {
     let pcsc = pcsc()?;
-    let mut chosen = cards::choose(&pcsc, Slot::Authentication, args.certificate.as_deref())?;
-    let status = chosen.card.transaction(|piv| match piv.pin_status()? {
+    let mut card = cards::choose_for_pin(&pcsc, args.certificate.as_deref())?;
+    let status = card.transaction(|piv| match piv.pin_status()? {
         // Still verified from another application's session: clear it, then ask again.
         PinStatus::Verified => {
             piv.reset_pin_status()?;
