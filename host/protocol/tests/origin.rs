@@ -105,8 +105,17 @@ fn path_query_fragment_and_trailing_slash_are_refused() {
 
 #[test]
 fn userinfo_is_refused() {
-    refused("https://user@example.nhs.uk", &PROD);
-    refused("https://user:pass@example.nhs.uk", &PROD);
+    for o in [
+        "https://user@example.nhs.uk",
+        "https://user:pass@example.nhs.uk",
+        "https://example.nhs.uk:443@evil.example",
+    ] {
+        assert_eq!(
+            refused(o, &PROD),
+            ValidationError::Origin("must not contain a user name or password"),
+            "{o}"
+        );
+    }
     refused("http://evil.com@localhost", &DEV);
 }
 
