@@ -69,8 +69,9 @@ chrome.runtime.onConnect.addListener((port) => {
 });
 
 chrome.runtime.onMessage.addListener((message, sender, sendResponse) => {
-  // Only the toolbar popup (an extension page, not a content script) may ask for the full status.
-  const ownPage = sender.id === chrome.runtime.id && !sender.tab &&
+  // Only our own pages (the popup, also when opened in a tab) may ask for the full status;
+  // content scripts share the extension id but their sender.url is the web page's.
+  const ownPage = sender.id === chrome.runtime.id &&
     typeof sender.url === "string" && sender.url.startsWith(chrome.runtime.getURL(""));
   if (!ownPage || !message || message.type !== "popup-status") {
     return false;
