@@ -55,10 +55,15 @@ export class PinWindows {
     session.bind(port);
   }
 
-  forget(session) {
+  forget(session, delayMs = 0) {
     this.sessions.delete(session.id);
     if (session.windowId !== undefined) {
-      this.chrome.windows.remove(session.windowId).catch(() => {});
+      const remove = () => this.chrome.windows.remove(session.windowId).catch(() => {});
+      if (delayMs > 0) {
+        setTimeout(remove, delayMs);
+      } else {
+        remove();
+      }
     }
   }
 }
@@ -146,7 +151,7 @@ class PinSession {
     this.owner.forget(this);
   }
 
-  fail(code, message) {
+  fail(code, message, closeDelayMs = 0) {
     if (this.finished) {
       return;
     }
@@ -157,6 +162,6 @@ class PinSession {
       this.waiter = null;
       waiter.reject(this.finished);
     }
-    this.owner.forget(this);
+    this.owner.forget(this, closeDelayMs);
   }
 }

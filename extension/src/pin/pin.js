@@ -139,16 +139,30 @@ function submit(event) {
 }
 
 function cancel() {
-  if (!finished) {
-    port.postMessage({ type: "cancel" });
+  if (finished) {
+    window.close();
+    return;
   }
   finished = true;
-  window.close();
+  setEnabled(false);
+  $("cancel").disabled = true;
+  try {
+    // The worker fails the page request at once; closing also tells it (port disconnect).
+    port.postMessage({ type: "cancel" });
+  } finally {
+    window.close();
+  }
 }
 
 $("form").addEventListener("submit", submit);
 $("cancel").addEventListener("click", cancel);
+// Escape cancels on key release, so the whole key press has been delivered before the window closes.
 document.addEventListener("keydown", (event) => {
+  if (event.key === "Escape") {
+    event.preventDefault();
+  }
+});
+document.addEventListener("keyup", (event) => {
   if (event.key === "Escape") {
     event.preventDefault();
     cancel();
