@@ -1,0 +1,92 @@
+// NativeHost against a fake chrome.runtime: ids, replies, events, disconnects and reopening.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { NativeHost, HOST_NAME } from "../src/background/native.js";
+
+function event() {
+  const listeners = [];
+  return { addListener: (fn) => listeners.push(fn), fire: (...a) => listeners.forEach((fn) => fn(...a)) };
+}
+
+function fakeRuntime() {
+  const runtime = { ports: [], lastError: undefined };
+  runtime.connectNative = (name) => {
+    assert.equal(name, HOST_NAME);
+    const port = { sent: [], onMessage: event(), onDisconnect: event(), postMessage: (m) => port.sent.push(m) };
+    runtime.ports.push(port);
+    return port;
+  };
+  return runtime;
+}
+
+test("requests get ids and settle with their own reply", async () => {
+  const runtime = fakeRuntime();
+  const host = new NativeHost(runtime);
+  const a = host.request("status", {});
+  const b = host.request("certificates", {});
+  assert.equal(runtime.ports.length, 1, "one port for all requests");
+  const [ra, rb] = runtime.ports[0].sent;
+  assert.deepEqual(ra, { id: 1, command: "status", arguments: {} });
+  assert.equal(rb.id, 2);
+  runtime.ports[0].onMessage.fire({ id: 2, error: { code: "ERR_NO_CARD", message: "Insert your card" } });
+  runtime.ports[0].onMessage.fire({ id: 1, result: { version: "0.1.0" } });
+  assert.deepEqual(await a, { version: "0.1.0" });
+  await assert.rejects(b, (e) => e.code === "ERR_NO_CARD" && e.wire.message === "Insert your card");
+});
+
+test("wrong-PIN errors keep retriesLeft", async () => {
+  const runtime = fakeRuntime();
+  const host = new NativeHost(runtime);
+  const p = host.request("authenticate", {});
+  runtime.ports[0].onMessage.fire({ id: 1, error: { code: "ERR_PIN_INCORRECT", message: "Wrong PIN", retriesLeft: 2 } });
+  await assert.rejects(p, (e) => e.code === "ERR_PIN_INCORRECT" && e.wire.retriesLeft === 2);
+});
+
+test("events go to listeners, not to requests", async () => {
+  const runtime = fakeRuntime();
+  const host = new NativeHost(runtime);
+  const seen = [];
+  host.onEvent((e) => seen.push(e.event));
+  const p = host.request("watch", {});
+  runtime.ports[0].onMessage.fire({ event: "card-removed", reader: "Virtual PCD 00 00" });
+  runtime.ports[0].onMessage.fire({ id: 1, result: {} });
+  await p;
+  assert.deepEqual(seen, ["card-removed"]);
+});
+
+test("a missing host fails pending requests with ERR_NATIVE_UNAVAILABLE and the next request reopens", async () => {
+  const runtime = fakeRuntime();
+  const host = new NativeHost(runtime);
+  const seen = [];
+  host.onEvent((e) => seen.push(e.event));
+  const p = host.request("status", {});
+  runtime.lastError = { message: "Specified native messaging host not found." };
+  runtime.ports[0].onDisconnect.fire();
+  runtime.lastError = undefined;
+  await assert.rejects(p, (e) => e.code === "ERR_NATIVE_UNAVAILABLE" && /not found/.test(e.message));
+  assert.deepEqual(seen, ["host-disconnected"]);
+  assert.equal(host.connected, false);
+  const q = host.request("status", {});
+  assert.equal(runtime.ports.length, 2);
+  runtime.ports[1].onMessage.fire({ id: runtime.ports[1].sent[0].id, result: { version: "x" } });
+  assert.deepEqual(await q, { version: "x" });
+});
+
+test("a reply without an id fails the oldest request instead of letting it hang", async () => {
+  const runtime = fakeRuntime();
+  const host = new NativeHost(runtime);
+  const p = host.request("status", {});
+  runtime.ports[0].onMessage.fire({ id: null, error: { code: "ERR_INVALID_REQUEST", message: "bad" } });
+  await assert.rejects(p, (e) => e.code === "ERR_INVALID_REQUEST");
+});
+
+test("no answer in time gives ERR_TIMEOUT", async (t) => {
+  t.mock.timers.enable({ apis: ["setTimeout"] });
+  const runtime = fakeRuntime();
+  const host = new NativeHost(runtime);
+  const p = host.request("status", {});
+  t.mock.timers.tick(15_001);
+  await assert.rejects(p, (e) => e.code === "ERR_TIMEOUT");
+  // A late reply for the timed-out id is ignored.
+  runtime.ports[0].onMessage.fire({ id: 1, result: {} });
+});
