@@ -77,7 +77,7 @@ async function pickCertificate(ctx, wanted, slot) {
 /** Holder name, user ID and retries left for the window. */
 async function windowContext(ctx, kind, entry) {
   const summary = await summarise(entry.certificate);
-  const status = await ctx.host.request("pin-status", { certificate: entry.certificate });
+  const retriesLeft = await pinRetriesLeft(ctx, entry.certificate);
   const name = summary
     ? [summary.givenName, summary.surname].filter(Boolean).join(" ") || summary.commonName
     : "";
@@ -87,8 +87,21 @@ async function windowContext(ctx, kind, entry) {
     holder: name || "Unknown card holder",
     userId: summary && summary.userId ? summary.userId : "",
     notAfter: summary ? summary.notAfter : null,
-    retriesLeft: status.pinRetriesLeft,
+    retriesLeft,
   };
+}
+
+/** Retries left; a blocked PIN counts as 0 (unlock still needs the window for the new PIN). */
+async function pinRetriesLeft(ctx, certificate) {
+  try {
+    const status = await ctx.host.request("pin-status", { certificate });
+    return status.pinRetriesLeft;
+  } catch (e) {
+    if (e instanceof ExtensionError && e.code === "ERR_PIN_BLOCKED") {
+      return 0;
+    }
+    throw e;
+  }
 }
 
 /**
