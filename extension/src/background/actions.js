@@ -65,19 +65,21 @@ async function pickCertificate(ctx, wanted, slot) {
   const match = certificates.find((c) =>
     typeof wanted === "string" ? c.certificate === wanted : slot === null || c.slot === slot,
   );
-  if (!match) {
-    if (certificates.length === 0) {
-      throw new ExtensionError("ERR_NO_CARD", "Insert your smartcard and try again.");
-    }
-    throw new ExtensionError("ERR_CERTIFICATE_NOT_FOUND", "The certificate asked for is not on any inserted card.");
+  if (match) {
+    // pin-status names the card by its authentication (9A) certificate; the PIN is card-wide.
+    const sameCard = certificates.find((c) => c.reader === match.reader && c.slot === "9A");
+    return { ...match, pinCertificate: sameCard ? sameCard.certificate : undefined };
   }
-  return match;
+  if (certificates.length === 0) {
+    throw new ExtensionError("ERR_NO_CARD", "Insert your smartcard and try again.");
+  }
+  throw new ExtensionError("ERR_CERTIFICATE_NOT_FOUND", "The certificate asked for is not on any inserted card.");
 }
 
 /** Holder name, user ID and retries left for the window. */
 async function windowContext(ctx, kind, entry) {
   const summary = await summarise(entry.certificate);
-  const retriesLeft = await pinRetriesLeft(ctx, entry.certificate);
+  const retriesLeft = await pinRetriesLeft(ctx, entry.pinCertificate);
   const name = summary
     ? [summary.givenName, summary.surname].filter(Boolean).join(" ") || summary.commonName
     : "";
@@ -94,7 +96,7 @@ async function windowContext(ctx, kind, entry) {
 /** Retries left; a blocked PIN counts as 0 (unlock still needs the window for the new PIN). */
 async function pinRetriesLeft(ctx, certificate) {
   try {
-    const status = await ctx.host.request("pin-status", { certificate });
+    const status = await ctx.host.request("pin-status", certificate ? { certificate } : {});
     return status.pinRetriesLeft;
   } catch (e) {
     if (e instanceof ExtensionError && e.code === "ERR_PIN_BLOCKED") {
