@@ -96,7 +96,8 @@ class PinSession {
       return;
     }
     if (message.type === "cancel") {
-      this.fail("ERR_USER_CANCELLED", "The user cancelled the PIN entry.");
+      // The window closes itself once the key press that cancelled is over; removing it is the fallback.
+      this.fail("ERR_USER_CANCELLED", "The user cancelled the PIN entry.", 1000);
     } else if (message.type === "submit" && this.waiter) {
       const entry = {
         pin: typeof message.pin === "string" ? message.pin : "",

@@ -150,7 +150,8 @@ function cancel() {
     // The worker fails the page request at once; closing also tells it (port disconnect).
     port.postMessage({ type: "cancel" });
   } finally {
-    window.close();
+    // A moment's delay lets the key or click that cancelled finish before the window goes.
+    setTimeout(() => window.close(), 50);
   }
 }
 
