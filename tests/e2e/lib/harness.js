@@ -161,7 +161,7 @@ export async function launchBrowser(stack, { host = true, extension = true, extr
     logDir,
     close: async () => {
       await context.close();
-      rmSync(dir, { recursive: true, force: true });
+      if (!process.env.CARECARD_KEEP_PROFILE) rmSync(dir, { recursive: true, force: true });
     },
   };
 }

@@ -1,6 +1,8 @@
 // Logging in to the mock CIS2 site through Chromium, the extension, the host and the virtual card.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { startStack, startSite, launchBrowser, pinWindow, artifactPath, extensionId } from "../lib/harness.js";
 
 const HOLDER = /\S+ \S+/; // "<given> <family>" from the virtual card's certificate
@@ -76,40 +78,82 @@ test("removing the card logs the session out", async () => {
   await submitPin("123456");
   await page.waitForURL(`${site.origin}/home`, { timeout: 20000 });
   await stack.removeCard();
-  await page.waitForURL(`${site.origin}/`, { timeout: 15000 });
+  await page.waitForURL((url) => url.pathname === "/", { timeout: 15000 });
   await page.locator("#status").filter({ hasText: /card was removed/i }).waitFor({ timeout: 5000 });
   await stack.insertCard();
   await page.close();
 });
 
 test("two tabs logging in at once both succeed", async () => {
-  const [a, b] = [await openLogin(), await openLogin()];
-  const seen = new Set();
-  const windows = [];
-  const collect = async () => {
-    while (windows.length < 2) {
-      const win = await browser.context.waitForEvent("page", { timeout: 15000 });
-      await win.waitForURL(/\/pin\.html/, { timeout: 5000 });
-      if (!seen.has(win)) {
-        seen.add(win);
-        windows.push(win);
-      }
-    }
-  };
-  const collecting = collect();
+  // Two sites (two browser sessions: a site keeps one open challenge per session, as Web eID's
+  // reference servers do), both talking to the one extension, host and card at the same time.
+  const other = await startSite(stack, { host: "127.0.0.1" });
+  const a = await openLogin();
+  const b = await browser.context.newPage();
+  await b.goto(`${other.origin}/`);
   await Promise.all([a.click("#login"), b.click("#login")]);
-  await collecting;
-  for (const win of windows) {
+  // The extension asks for one PIN at a time (the card is used by one operation at a time), so
+  // the second window may only open after the first login is done: answer windows as they come.
+  const answered = new Set();
+  for (let i = 0; i < 2; i += 1) {
+    const win = await nextPinWindow(answered);
+    answered.add(win);
     await win.locator("#pin").fill("123456");
     await win.locator("#pin").press("Enter");
   }
-  await Promise.all([
+  const results = await Promise.allSettled([
     a.waitForURL(`${site.origin}/home`, { timeout: 30000 }),
-    b.waitForURL(`${site.origin}/home`, { timeout: 30000 }),
+    b.waitForURL(`${other.origin}/home`, { timeout: 30000 }),
   ]);
+  for (const [i, r] of results.entries()) {
+    const page = [a, b][i];
+    const status = r.status === "fulfilled" ? "" : await page.locator("#status").innerText().catch(() => "?");
+    assert.equal(r.status, "fulfilled", `tab ${i + 1} did not log in: ${status}`);
+  }
+  assertCardOperationsSerialised(readFileSync(join(browser.logDir, "carecard-host.log"), "utf8"));
   await a.close();
   await b.close();
+  await other.stop();
 });
+
+/**
+ * Both logins went through one host process (request ids never repeat) and no card operation
+ * started before the previous one had answered, so their APDUs cannot have interleaved.
+ */
+function assertCardOperationsSerialised(log) {
+  const seen = new Set();
+  let open = null;
+  let authentications = 0;
+  for (const line of log.split("\n")) {
+    const m = /dispatch: request (\d+): (.+)$/.exec(line);
+    if (!m) continue;
+    const [, id, what] = m;
+    if (/^ok in |^ERR_\w+ in | refused$/.test(what)) {
+      if (open === id) open = null;
+      continue;
+    }
+    assert.ok(!seen.has(id), `request id ${id} seen twice: more than one host process served the tabs`);
+    seen.add(id);
+    assert.equal(open, null, `request ${id} (${what}) started while request ${open} was still running`);
+    open = id;
+    if (what === "authenticate") authentications += 1;
+  }
+  assert.ok(authentications >= 2, `expected two authentications in the host log, saw ${authentications}`);
+}
+
+/** The first open PIN window not in `answered`, waiting for one to open if need be. */
+async function nextPinWindow(answered) {
+  const deadline = Date.now() + 20000;
+  while (Date.now() < deadline) {
+    const open = browser.context.pages().find((p) => p.url().includes("/pin.html") && !answered.has(p) && !p.isClosed());
+    if (open) {
+      await open.locator("#pin").waitFor({ timeout: 5000 });
+      return open;
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error("no PIN window opened");
+}
 
 test("the toolbar popup shows the reader and the card holder", async () => {
   const popup = await browser.context.newPage();
