@@ -68,3 +68,14 @@ test("effective policy: defaults, replacement and developer mode", () => {
   assert.equal(effectivePolicy({ developerMode: false }, true).developerMode, false, "policy can forbid it");
   assert.equal(effectivePolicy({ developerMode: "yes" }, false).developerMode, false);
 });
+
+test("log levels filter by the policy's level", async () => {
+  const { setLogLevel, logEnabled } = await import("../src/shared/log.js");
+  setLogLevel("info");
+  assert.ok(logEnabled("error") && logEnabled("info") && !logEnabled("debug"));
+  setLogLevel("off");
+  assert.ok(!logEnabled("error"));
+  setLogLevel("nonsense");
+  assert.ok(logEnabled("warn") && !logEnabled("info"), "unknown level → warn");
+  assert.ok(!logEnabled("off"));
+});

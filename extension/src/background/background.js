@@ -9,6 +9,7 @@ import { popupStatus } from "./popupstatus.js";
 import { ACTIONS, parseActionRequest } from "../shared/messages.js";
 import { originOfSender } from "../shared/origins.js";
 import { ExtensionError, toWireError, wireError } from "../shared/errors.js";
+import { log, setLogLevel } from "../shared/log.js";
 import "./wasm.js";
 
 export const CONTENT_PORT_NAME = "carecard-content";
@@ -29,6 +30,7 @@ let rewatchAttempts = 0;
 
 host.onEvent((event) => {
   if (event.event === "host-disconnected") {
+    log.warn("native host disconnected:", event.message);
     watching = false;
     // The host went away (crash, update): try a few times to bring the events back for listening pages.
     if (subscribers.size > 0 && rewatchAttempts < 3) {
@@ -119,9 +121,12 @@ async function handleContentMessage(port, state, message) {
   busyKinds.set(state.tabId, kinds);
   try {
     const result = await runAction(port, state, parsed);
+    log.debug(parsed.action, "from", state.origin, "succeeded");
     safePost(port, { type: "response", requestId, result });
   } catch (e) {
-    safePost(port, { type: "response", requestId, error: e instanceof ExtensionError ? e.wire : toWireError(e) });
+    const error = e instanceof ExtensionError ? e.wire : toWireError(e);
+    (error.code === "ERR_INTERNAL" ? log.error : log.info)(parsed.action, "from", state.origin, "failed:", error.code);
+    safePost(port, { type: "response", requestId, error });
   } finally {
     kinds.delete(kind);
     if (kinds.size === 0) {
@@ -132,6 +137,7 @@ async function handleContentMessage(port, state, message) {
 
 async function runAction(port, state, request) {
   const policy = await currentPolicy();
+  setLogLevel(policy.logLevel);
   if (!state.origin || !mayRun(request.action, state.origin, policy)) {
     throw new ExtensionError("ERR_ORIGIN_NOT_ALLOWED", `This site (${state.origin || "unknown"}) may not use your smartcard.`);
   }
