@@ -120,8 +120,11 @@ export async function startSite(stack, { host = "localhost" } = {}) {
   };
 }
 
-/** Chromium with the extension; `host: false` leaves the native host unregistered. */
-export async function launchBrowser(stack, { host = true, extension = true, extraArgs = [] } = {}) {
+/**
+ * Chromium with the extension; `host: false` leaves the native host unregistered; `headless:
+ * false` shows the window (the demo on a desktop).
+ */
+export async function launchBrowser(stack, { host = true, extension = true, extraArgs = [], headless = true } = {}) {
   const dir = mkdtempSync(join(tmpdir(), "carecard-e2e-"));
   const profile = join(dir, "profile");
   const logDir = join(dir, "host-logs");
@@ -137,7 +140,7 @@ export async function launchBrowser(stack, { host = true, extension = true, extr
   }
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: chromiumPath,
-    headless: true,
+    headless,
     ignoreDefaultArgs: ["--disable-extensions"],
     args: [
       "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
