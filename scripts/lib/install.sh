@@ -5,7 +5,7 @@
 # Debian packages: PC/SC daemon and headers, the vpcd driver, OpenSC (interop tests and the
 # benchmark's pkcs11-tool), Chromium (browser tests), Node (extension and e2e), util-linux
 # (unshare/setpriv for isolated stacks), pkg-config and a C toolchain for pcsc-sys.
-CARECARD_DEBS=(pcscd libpcsclite-dev vsmartcard-vpcd opensc chromium nodejs npm util-linux
+CARECARD_DEBS=(pcscd libpcsclite-dev vsmartcard-vpcd opensc chromium nodejs npm util-linux python3 shellcheck
   pkg-config build-essential ca-certificates)
 
 deb_installed() {
