@@ -70,29 +70,35 @@ pub fn choose(pcsc: &Pcsc, slot: Slot, wanted: Option<&[u8]>) -> Result<ChosenCa
     ))
 }
 
-/// The card for a PIN operation (pin-status without a certificate, change-pin, unlock): the
-/// card `choose` would use for authentication, else the first PIV card at all — a card
-/// without certificates (being issued or repaired) still has a PIN to look after.
+/// The card for a PIN operation (pin-status, change-pin, unlock). The PIN is card-wide, so a
+/// `wanted` certificate names its card from either key slot (9A or 9C). Without one: the card
+/// `choose` would use for authentication, else the first PIV card at all — a card without
+/// certificates (being issued or repaired) still has a PIN to look after.
 pub fn choose_for_pin(pcsc: &Pcsc, wanted: Option<&[u8]>) -> Result<PcscCard, HostError> {
     match choose(pcsc, Slot::Authentication, wanted) {
         Ok(chosen) => Ok(chosen.card),
-        Err(HostError::Wire(w)) if w.code == ErrorCode::CertificateNotFound && wanted.is_none() => {
-            for reader in pcsc.readers()?.iter().filter(|r| r.atr.is_some()) {
-                let Ok(mut card) = pcsc.connect(&reader.name) else {
-                    continue;
-                };
-                if card.transaction(|_| Ok(())).is_ok() {
-                    log::info!(
-                        "{}: PIV card without an authentication certificate",
-                        reader.name
-                    );
-                    return Ok(card);
-                }
-            }
-            Err(CardError::UnsupportedCard.into())
-        }
+        Err(HostError::Wire(w)) if w.code == ErrorCode::CertificateNotFound => match wanted {
+            Some(_) => choose(pcsc, Slot::Signature, wanted).map(|chosen| chosen.card),
+            None => first_piv_card(pcsc),
+        },
         Err(e) => Err(e),
     }
+}
+
+fn first_piv_card(pcsc: &Pcsc) -> Result<PcscCard, HostError> {
+    for reader in pcsc.readers()?.iter().filter(|r| r.atr.is_some()) {
+        let Ok(mut card) = pcsc.connect(&reader.name) else {
+            continue;
+        };
+        if card.transaction(|_| Ok(())).is_ok() {
+            log::info!(
+                "{}: PIV card without an authentication certificate",
+                reader.name
+            );
+            return Ok(card);
+        }
+    }
+    Err(CardError::UnsupportedCard.into())
 }
 
 /// Re-checks, inside the operation's transaction, that the card still holds the chosen

@@ -50,6 +50,9 @@ fn sign_with(profile: &str, hash_function: &str, algorithm: &str, crypto: &str, 
                "hashFunction": hash_function, "certificate": auth, "pin": DEFAULT_PIN}),
     );
     assert_eq!(code(&reply), "ERR_CERTIFICATE_NOT_FOUND", "{reply}");
+    // The PIN is card-wide: the signing certificate names the card for pin-status too.
+    let reply = host.command("pin-status", json!({ "certificate": cert }));
+    assert_eq!(reply["result"], json!({"pinRetriesLeft": 3}), "{reply}");
     assert!(host.wait().success());
 }
 
