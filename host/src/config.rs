@@ -110,13 +110,23 @@ impl Config {
             .and_then(|rest| rest.strip_suffix('/'))
             .filter(|id| is_extension_id(id))
             .ok_or(OriginError::Malformed)?;
-        let allowed =
-            id == DEVELOPMENT_EXTENSION_ID || self.allowed_extension_ids.iter().any(|a| a == id);
+        let allowed = self.allowed_extension_ids.iter().any(|a| a == id)
+            || (id == DEVELOPMENT_EXTENSION_ID && self.development_extension_allowed());
         if allowed {
             Ok(id.to_owned())
         } else {
             Err(OriginError::NotAllowed(id.to_owned()))
         }
+    }
+}
+
+impl Config {
+    /// The development extension's key is public, so anyone can load an unpacked copy with its
+    /// ID. It is served on a machine whose config lists no extension IDs (a developer's machine
+    /// without an install), in developer mode, or where the config lists it; an installed config
+    /// that leaves it out (`scripts/install --no-dev-extension`) refuses it.
+    fn development_extension_allowed(&self) -> bool {
+        self.allowed_extension_ids.is_empty() || self.developer_mode
     }
 }
 
@@ -174,6 +184,22 @@ mod tests {
         assert!(c
             .check_caller(Some("chrome-extension://aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa/"))
             .is_ok());
+    }
+
+    #[test]
+    fn development_extension_only_where_no_ids_are_installed_or_in_developer_mode() {
+        let dev = "chrome-extension://pggklkelfcagmclfcaejdknbclgpeaco/";
+        let store = r#"{"allowedExtensionIds": ["abcdefghijklmnopabcdefghijklmnop"]}"#;
+        assert!(config("{}").check_caller(Some(dev)).is_ok());
+        assert_eq!(
+            config(store).check_caller(Some(dev)),
+            Err(OriginError::NotAllowed(DEVELOPMENT_EXTENSION_ID.to_owned()))
+        );
+        let with_dev = r#"{"allowedExtensionIds": ["abcdefghijklmnopabcdefghijklmnop", "pggklkelfcagmclfcaejdknbclgpeaco"]}"#;
+        assert!(config(with_dev).check_caller(Some(dev)).is_ok());
+        let mut developer = config(store);
+        developer.apply_env(Some("1"), None);
+        assert!(developer.check_caller(Some(dev)).is_ok());
     }
 
     #[test]
