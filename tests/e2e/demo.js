@@ -70,7 +70,7 @@ async function start(options) {
   console.log(`Mock CIS2 site on ${site.origin}`);
   console.log(`Starting Chromium (${options.headless ? "headless" : "on your display"}) with the carecard extension...`);
   const browser = await step("starting Chromium with the extension", () =>
-    launchBrowser(stack, { headless: options.headless }));
+    launchBrowser(stack, { headless: options.headless, handleSignals: false }));
   running.push(() => browser.close());
   if (!browser.worker) throw new Error("the carecard extension's service worker did not start");
   return { stack, site, browser };
@@ -129,7 +129,7 @@ async function main() {
   }
   for (const signal of ["SIGINT", "SIGTERM"]) {
     process.on(signal, () => {
-      console.log("\nStopping the demo...");
+      if (stopping === null) console.log("\nStopping the demo...");
       stopAll().finally(() => process.exit(130));
     });
   }

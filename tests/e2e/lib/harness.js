@@ -122,9 +122,13 @@ export async function startSite(stack, { host = "localhost" } = {}) {
 
 /**
  * Chromium with the extension; `host: false` leaves the native host unregistered; `headless:
- * false` shows the window (the demo on a desktop).
+ * false` shows the window (the demo on a desktop); `handleSignals: false` stops Playwright from
+ * closing the browser and exiting on Ctrl-C, so the caller can stop everything in order.
  */
-export async function launchBrowser(stack, { host = true, extension = true, extraArgs = [], headless = true } = {}) {
+export async function launchBrowser(
+  stack,
+  { host = true, extension = true, extraArgs = [], headless = true, handleSignals = true } = {},
+) {
   const dir = mkdtempSync(join(tmpdir(), "carecard-e2e-"));
   const profile = join(dir, "profile");
   const logDir = join(dir, "host-logs");
@@ -141,6 +145,9 @@ export async function launchBrowser(stack, { host = true, extension = true, extr
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: chromiumPath,
     headless,
+    handleSIGINT: handleSignals,
+    handleSIGTERM: handleSignals,
+    handleSIGHUP: handleSignals,
     ignoreDefaultArgs: ["--disable-extensions"],
     args: [
       "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
