@@ -49,15 +49,20 @@ function parseArgs(argv) {
 function pinWindowProbe() {
   if (!location.pathname.endsWith("/pin.html")) return;
   const now = () => performance.timeOrigin + performance.now();
-  const probe = { readyAt: null, enterAt: null, observer: null };
+  const probe = { readyAt: null, enterAt: null, observer: null, late: false };
   window.__carecardBench = probe;
-  const check = () => {
+  const ready = () => {
     const pin = document.getElementById("pin");
     const origin = document.getElementById("origin");
-    if (probe.readyAt === null && pin && !pin.disabled && !pin.hidden && origin && origin.textContent) {
-      probe.readyAt = now();
-    }
+    return Boolean(pin && !pin.disabled && !pin.hidden && origin && origin.textContent);
   };
+  const check = () => {
+    if (probe.readyAt === null && ready()) probe.readyAt = now();
+  };
+  // Now and then the debugger attaches to a new window only after its page has run: the ready
+  // moment is then unknown, and the login is not counted.
+  probe.late = document.readyState !== "loading" || ready();
+  check();
   // Held by the probe so it lives as long as the window.
   probe.observer = new MutationObserver(check);
   probe.observer.observe(document, { subtree: true, childList: true, attributes: true, characterData: true });
@@ -65,7 +70,7 @@ function pinWindowProbe() {
   window.addEventListener("keydown", (event) => {
     if (event.key === "Enter" && probe.enterAt === null) {
       probe.enterAt = now();
-      window.carecardBenchPinTimes({ readyAt: probe.readyAt, enterAt: probe.enterAt });
+      window.carecardBenchPinTimes({ readyAt: probe.readyAt, enterAt: probe.enterAt, late: probe.late });
     }
   }, true);
 }
@@ -106,7 +111,10 @@ function withTimeout(promise, what) {
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
-/** One login from the page, the PIN typed into the extension's window; all times in ms. */
+/**
+ * One login from the page, the PIN typed into the extension's window; all times in ms, or null
+ * when the PIN window's probe came too late to see it get ready.
+ */
 async function timeLogin(context, page) {
   const opened = context.waitForEvent("page", { predicate: (p) => p.url().includes("/pin.html"), timeout: TIMEOUT_MS });
   const call = page.evaluate(async (challengeNonce) => {
@@ -141,8 +149,9 @@ async function timeLogin(context, page) {
     if (!win.isClosed() && !/closed/.test(error.message)) throw error;
   });
   const { start, end } = await call;
-  const { readyAt, enterAt } = await withTimeout(pinTimes, "the PIN window's times");
+  const { readyAt, enterAt, late } = await withTimeout(pinTimes, "the PIN window's times");
   await closed;
+  if (late) return null;
   if (typeof readyAt !== "number" || typeof enterAt !== "number") {
     throw new Error(`the PIN window reported no times (${readyAt}, ${enterAt})`);
   }
@@ -176,13 +185,20 @@ async function run(options) {
     await page.goto(`${site.origin}/`);
 
     const status = await timeStatus(page, options.statusCalls);
-    const first = await timeLogin(browser.context, page);
+    let first = null;
+    while (first === null) first = await timeLogin(browser.context, page);
     const logins = [];
-    for (let i = 0; i < options.logins; i += 1) logins.push(await timeLogin(browser.context, page));
+    let uncounted = 0;
+    while (logins.length < options.logins) {
+      const login = await timeLogin(browser.context, page);
+      if (login) logins.push(login);
+      else if ((uncounted += 1) > options.logins) throw new Error(`${uncounted} PIN windows could not be timed`);
+    }
     const pick = (key) => median(logins.map((l) => l[key]));
     return {
       statusFirst: status.first,
       status: median(status.warm),
+      uncounted,
       firstLogin: first.machine,
       machine: pick("machine"),
       toReady: pick("toReady"),
@@ -197,7 +213,8 @@ async function run(options) {
 function report(options, r) {
   const { pkcs11Ms, hostAuthMs } = options;
   console.log(`\ncarecard in the browser, ${options.algorithm} virtual card: Chromium → extension → carecard-host → pcscd`);
-  console.log(`(medians in the page: ${options.statusCalls} status() calls, ${options.logins} logins after a first one)`);
+  const skipped = r.uncounted ? `; ${r.uncounted} more not counted: PIN window probed too late` : "";
+  console.log(`(medians in the page: ${options.statusCalls} status() calls, ${options.logins} logins after a first one${skipped})`);
   console.log(`  ${"".padEnd(44)} ${"time".padStart(10)} ${"vs pkcs11-tool".padStart(15)} ${"vs host_authenticate".padStart(21)}`);
   // Ratios: to OpenSC for every whole call; to the bare host's authenticate for the logins.
   const row = (name, value, { tool = true, host = false } = {}) => console.log(
