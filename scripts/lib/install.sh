@@ -46,6 +46,17 @@ ensure_rust_tools() {
   done
 }
 
+# Windows and macOS: checked (not linked) so the host keeps compiling where Chrome and Edge run.
+CARECARD_OTHER_TARGETS=(x86_64-pc-windows-gnu x86_64-apple-darwin)
+
+ensure_other_targets() {
+  local installed target
+  installed="$(rustup target list --installed 2>/dev/null || true)"
+  for target in "${CARECARD_OTHER_TARGETS[@]}"; do
+    grep -qx "$target" <<<"$installed" || rustup target add "$target"
+  done
+}
+
 ensure_wasm_target() {
   rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown ||
     rustup target add wasm32-unknown-unknown
