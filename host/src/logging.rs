@@ -50,6 +50,6 @@ pub fn init(level: LevelFilter) {
         None => WriteLogger::init(level, config, std::io::stderr()),
     };
     if installed.is_err() {
-        eprintln!("carecard-host: logger already installed");
+        eprintln!("carecard-host: logger already installed"); // stdout-ok: stderr, not the protocol channel
     }
 }

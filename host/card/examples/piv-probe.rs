@@ -20,7 +20,7 @@ fn main() -> ExitCode {
     match run(sign) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("piv-probe: {e}");
+            eprintln!("piv-probe: {e}"); // stdout-ok: a command-line probe, not the host
             ExitCode::FAILURE
         }
     }
@@ -30,14 +30,14 @@ fn run(sign: bool) -> Result<(), CardError> {
     let pcsc = Pcsc::establish()?;
     let readers = pcsc.readers()?;
     if readers.is_empty() {
-        println!("no readers");
+        println!("no readers"); // stdout-ok: a command-line probe, not the host
     }
     for reader in readers {
         let Some(atr) = &reader.atr else {
-            println!("{}: no card", reader.name);
+            println!("{}: no card", reader.name); // stdout-ok: a command-line probe, not the host
             continue;
         };
-        println!("{}: card, ATR {}", reader.name, hex(atr));
+        println!("{}: card, ATR {}", reader.name, hex(atr)); // stdout-ok: a command-line probe, not the host
         let mut card = pcsc.connect(&reader.name)?;
         let report = card.transaction(|piv| {
             let pin = piv.pin_status()?;
@@ -48,6 +48,7 @@ fn run(sign: bool) -> Result<(), CardError> {
         match report {
             Ok((pin, auth, signature)) => {
                 println!("  PIN: {pin:?}; 9A certificate: {auth:?} bytes; 9C: {signature:?} bytes")
+                // stdout-ok: a command-line probe; prints the PIN status, never a PIN
             }
             Err(e) => println!("  {e}"),
         }
@@ -74,7 +75,7 @@ fn sign_with_9a(card: &mut carecard_card::PcscCard) -> Result<(), CardError> {
         });
         match result {
             Ok(signature) => {
-                println!("  {algorithm:?} signature: {}", hex(&signature));
+                println!("  {algorithm:?} signature: {}", hex(&signature)); // stdout-ok: a command-line probe, not the host
                 return Ok(());
             }
             // A wrong PIN must not be tried again with the next algorithm.
