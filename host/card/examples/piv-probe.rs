@@ -47,10 +47,13 @@ fn run(sign: bool) -> Result<(), CardError> {
         });
         match report {
             Ok((pin, auth, signature)) => {
-                println!("  PIN: {pin:?}; 9A certificate: {auth:?} bytes; 9C: {signature:?} bytes")
-                // stdout-ok: a command-line probe; prints the PIN status, never a PIN
+                // The PIN's status (retries), never a PIN.
+                let line = format!(
+                    "PIN: {pin:?}; 9A certificate: {auth:?} bytes; 9C: {signature:?} bytes"
+                );
+                println!("  {line}"); // stdout-ok: a command-line probe, not the host
             }
-            Err(e) => println!("  {e}"),
+            Err(e) => println!("  {e}"), // stdout-ok: a command-line probe, not the host
         }
         if sign {
             sign_with_9a(&mut card)?;
@@ -80,7 +83,7 @@ fn sign_with_9a(card: &mut carecard_card::PcscCard) -> Result<(), CardError> {
             }
             // A wrong PIN must not be tried again with the next algorithm.
             Err(e @ (CardError::PinIncorrect { .. } | CardError::PinBlocked)) => return Err(e),
-            Err(e) => println!("  {algorithm:?}: {e}"),
+            Err(e) => println!("  {algorithm:?}: {e}"), // stdout-ok: a command-line probe, not the host
         }
     }
     Ok(())
