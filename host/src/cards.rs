@@ -1,7 +1,7 @@
 //! Finding the card a command is meant for, and the key facts the handlers need about it.
 
 use crate::errors::HostError;
-use carecard_card::{Algorithm, CardError, HashAlgorithm, Pcsc, PcscCard, Slot};
+use carecard_card::{sign_digest, Algorithm, CardError, HashAlgorithm, Pcsc, PcscCard, Slot};
 use carecard_protocol::{
     CertificateSummary, ErrorCode, HashFunction, KeyAlgorithm, TokenAlgorithm,
 };
@@ -101,13 +101,24 @@ fn first_piv_card(pcsc: &Pcsc) -> Result<PcscCard, HostError> {
     Err(CardError::UnsupportedCard.into())
 }
 
-/// Re-checks, inside the operation's transaction, that the card still holds the chosen
-/// certificate (the card may have been swapped since it was chosen).
-pub fn still_holds(certificate: Option<Vec<u8>>, chosen: &[u8]) -> Result<(), CardError> {
-    match certificate {
-        Some(c) if c == chosen => Ok(()),
-        _ => Err(CardError::ObjectNotFound),
-    }
+/// VERIFY then sign `digest` with the key in `slot` of the chosen card, in one transaction.
+///
+/// The certificate is not read again here: the card was chosen on this same PC/SC handle, and
+/// a card swapped since then invalidates the handle (PC/SC reports it removed, not reset), so
+/// the operation fails with ERR_CARD_REMOVED instead of signing with another card's key.
+pub fn verify_and_sign(
+    chosen: &mut ChosenCard,
+    slot: Slot,
+    algorithm: Algorithm,
+    hash: HashAlgorithm,
+    digest: &[u8],
+    pin: &[u8],
+) -> Result<Vec<u8>, CardError> {
+    let mut once = VerifyOnce::default();
+    chosen.card.transaction(|piv| {
+        once.verify(piv, pin)?;
+        sign_digest(piv, slot, algorithm, hash, digest)
+    })
 }
 
 /// The PIV algorithm of the key a certificate certifies.
@@ -153,16 +164,12 @@ pub fn hash_algorithm(h: HashFunction) -> HashAlgorithm {
 /// Sends VERIFY at most once per request, even when the card layer re-runs an operation after
 /// another application reset the card: the user typed the PIN once, so it is tried once.
 #[derive(Debug, Default)]
-pub struct VerifyOnce {
+struct VerifyOnce {
     sent: bool,
 }
 
 impl VerifyOnce {
-    pub fn verify(
-        &mut self,
-        piv: &mut carecard_card::Piv<'_>,
-        pin: &[u8],
-    ) -> Result<(), CardError> {
+    fn verify(&mut self, piv: &mut carecard_card::Piv<'_>, pin: &[u8]) -> Result<(), CardError> {
         if self.sent {
             return Err(CardError::CardReset);
         }
