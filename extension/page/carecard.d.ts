@@ -40,7 +40,11 @@ export declare function authenticate(options: { challengeNonce: string; certific
 export declare function sign(options: { hash: string; hashFunction: HashFunction; certificate: string }): Promise<SignResult>;
 export declare function changePin(): Promise<Record<string, never>>;
 export declare function unlock(options: { puk: string }): Promise<Record<string, never>>;
-export declare function onCardEvent(callback: (event: CardEvent) => void, onError?: (error: CarecardError) => void): () => void;
+/** Returns the unsubscribe function; its `ready` resolves true once events flow (false if they cannot). */
+export declare function onCardEvent(
+  callback: (event: CardEvent) => void,
+  onError?: (error: CarecardError) => void,
+): (() => void) & { ready: Promise<boolean> };
 
 declare const carecard: {
   status: typeof status; getCertificates: typeof getCertificates; authenticate: typeof authenticate; sign: typeof sign;

@@ -177,6 +177,9 @@ export function unlock({ puk } = {}) {
  * `reader-removed`, `pcsc-unavailable`, `host-disconnected`). Returns a function that unsubscribes.
  * Subscription errors are reported through the optional `onError`.
  */
+/** The page's subscription to card events: resolves true once events flow. */
+let subscription = Promise.resolve(false);
+
 export function onCardEvent(callback, onError) {
   if (typeof callback !== "function") {
     throw new TypeError("onCardEvent needs a function");
@@ -184,18 +187,27 @@ export function onCardEvent(callback, onError) {
   const first = cardListeners.size === 0;
   cardListeners.add(callback);
   if (first) {
-    call("subscribe", {}).catch((e) => {
-      cardListeners.delete(callback);
-      if (typeof onError === "function") {
-        onError(e);
-      }
-    });
+    // true once the host watches the readers; false (and onError) when it cannot.
+    subscription = call("subscribe", {}).then(
+      () => true,
+      (e) => {
+        cardListeners.delete(callback);
+        if (typeof onError === "function") {
+          onError(e);
+        }
+        return false;
+      },
+    );
   }
-  return () => {
+  const unsubscribe = () => {
     if (cardListeners.delete(callback) && cardListeners.size === 0) {
       call("unsubscribe", {}).catch(() => {});
     }
   };
+  // Events only flow once this resolves to true: a page that must not miss a removal (a
+  // logged-in session) waits for it, then checks status() once for anything that came before.
+  unsubscribe.ready = subscription;
+  return unsubscribe;
 }
 
 export default { status, getCertificates, authenticate, sign, changePin, unlock, onCardEvent, CarecardError };

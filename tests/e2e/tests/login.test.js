@@ -77,6 +77,8 @@ test("removing the card logs the session out", async () => {
   await page.click("#login");
   await submitPin("123456");
   await page.waitForURL(`${site.origin}/home`, { timeout: 20000 });
+  // The page says when it is watching the card; a removal before that is checked by the page itself.
+  await page.locator('body[data-watching-card="true"]').waitFor({ state: "attached", timeout: 10000 });
   await stack.removeCard();
   await page.waitForURL((url) => url.pathname === "/", { timeout: 15000 });
   await page.locator("#status").filter({ hasText: /card was removed/i }).waitFor({ timeout: 5000 });
@@ -84,10 +86,11 @@ test("removing the card logs the session out", async () => {
   await page.close();
 });
 
-test("two tabs logging in at once both succeed", async () => {
+test("two tabs logging in at once both succeed", async (t) => {
   // Two sites (two browser sessions: a site keeps one open challenge per session, as Web eID's
   // reference servers do), both talking to the one extension, host and card at the same time.
   const other = await startSite(stack, { host: "127.0.0.1" });
+  t.after(() => other.stop());
   const a = await openLogin();
   const b = await browser.context.newPage();
   await b.goto(`${other.origin}/`);
@@ -113,7 +116,6 @@ test("two tabs logging in at once both succeed", async () => {
   assertCardOperationsSerialised(readFileSync(join(browser.logDir, "carecard-host.log"), "utf8"));
   await a.close();
   await b.close();
-  await other.stop();
 });
 
 /**

@@ -14,9 +14,20 @@ document.getElementById("logout").addEventListener("click", () => logOut("logged
 
 try {
   const carecard = await import("/carecard.js");
-  await carecard.onCardEvent((event) => {
+  const watching = carecard.onCardEvent((event) => {
     if (event?.event === "card-removed") logOut("card-removed");
   });
+  if (await watching.ready) {
+    // A card pulled out before the watch began raised no event: look once now.
+    const { readers } = await carecard.status();
+    if (readers.some((reader) => reader.card)) {
+      document.body.dataset.watchingCard = "true";
+    } else {
+      logOut("card-removed");
+    }
+  } else {
+    status.textContent = "Card removal cannot be watched: the carecard extension did not answer.";
+  }
 } catch (error) {
   status.textContent = `Card removal cannot be watched: ${error?.message ?? error}`;
 }
