@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import {
-  originOfUrl, originOfSender, normaliseOriginEntry, isOriginAllowed, isDeveloperOrigin, effectivePolicy,
+  originOfUrl, originOfSender, originRefusalMessage, normaliseOriginEntry, isOriginAllowed, isDeveloperOrigin, effectivePolicy,
   DEFAULT_LOGIN_ORIGINS, DEFAULT_CARD_MANAGEMENT_ORIGINS,
 } from "../src/shared/origins.js";
 
@@ -16,12 +16,25 @@ test("originOfUrl drops path, query, fragment, default port and case", () => {
   assert.equal(originOfUrl(undefined), null);
 });
 
-test("originOfSender prefers sender.origin, then the frame URL, then the tab URL", () => {
+test("originOfSender takes the browser's sender.origin and nothing else", () => {
   assert.equal(originOfSender({ origin: "https://a.example", url: "https://b.example/", tab: { url: "https://c.example/" } }), "https://a.example");
-  assert.equal(originOfSender({ origin: "null", url: "https://b.example/x", tab: { url: "https://c.example/" } }), "https://b.example");
-  assert.equal(originOfSender({ tab: { url: "https://c.example/p" } }), "https://c.example");
+  assert.equal(originOfSender({ origin: "https://A.example:443" }), "https://a.example");
+  // No origin reported (Chrome >= 80 always reports one): refuse rather than guess from URLs.
+  assert.equal(originOfSender({ url: "https://b.example/x", tab: { url: "https://c.example/p" } }), null);
   assert.equal(originOfSender({}), null);
   assert.equal(originOfSender(null), null);
+});
+
+test("an opaque-origin sender (sandboxed frame or document, data: URL) does not borrow the URL's origin", () => {
+  const allowed = "https://am.nhsidentity.spineservices.nhs.uk";
+  // A page served with `Content-Security-Policy: sandbox` on an allow-listed origin, or a sandboxed iframe there.
+  assert.equal(originOfSender({ origin: "null", url: `${allowed}/upload/1`, tab: { url: `${allowed}/` } }), null);
+  assert.equal(originOfSender({ origin: "null", url: "data:text/html,x", tab: { url: `${allowed}/` } }), null);
+  assert.equal(originOfSender({ origin: "file://", url: "file:///tmp/x.html" }), null);
+  const message = originRefusalMessage(null);
+  assert.match(message, /sandbox/i);
+  assert.match(message, /may not use your smartcard/);
+  assert.match(originRefusalMessage("https://evil.example"), /https:\/\/evil\.example\) may not use your smartcard/);
 });
 
 test("policy entries must be bare origins", () => {

@@ -7,7 +7,7 @@ import { currentPolicy, watchPolicy } from "./policy.js";
 import { ACTION_HANDLERS, mayRun } from "./actions.js";
 import { popupStatus } from "./popupstatus.js";
 import { ACTIONS, parseActionRequest } from "../shared/messages.js";
-import { originOfSender } from "../shared/origins.js";
+import { originOfSender, originRefusalMessage } from "../shared/origins.js";
 import { ExtensionError, toWireError, wireError } from "../shared/errors.js";
 import { log, setLogLevel } from "../shared/log.js";
 import "./wasm.js";
@@ -139,7 +139,7 @@ async function runAction(port, state, request) {
   const policy = await currentPolicy();
   setLogLevel(policy.logLevel);
   if (!state.origin || !mayRun(request.action, state.origin, policy)) {
-    throw new ExtensionError("ERR_ORIGIN_NOT_ALLOWED", `This site (${state.origin || "unknown"}) may not use your smartcard.`);
+    throw new ExtensionError("ERR_ORIGIN_NOT_ALLOWED", originRefusalMessage(state.origin));
   }
   if (request.action === "subscribe") {
     subscribers.add(port);

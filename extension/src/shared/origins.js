@@ -32,20 +32,27 @@ export function originOfUrl(url) {
 }
 
 /**
- * The origin of a runtime message sender. Only browser-supplied fields are used: the page
- * never gets a say. `sender.origin` (Chrome ≥ 80) is preferred, then the frame URL, then the tab URL.
+ * The origin of a runtime message sender: the browser's `sender.origin` (Chrome >= 80), never
+ * the page's word and never a URL. An opaque origin ("null": a sandboxed iframe or a page served
+ * with `Content-Security-Policy: sandbox`, a data: URL) has no origin of its own, so it gets
+ * null and is refused, even when its URL is on an allow-listed site.
  */
 export function originOfSender(sender) {
-  if (!sender || typeof sender !== "object") {
+  if (!sender || typeof sender !== "object" || typeof sender.origin !== "string" || sender.origin === "null") {
     return null;
   }
-  if (typeof sender.origin === "string" && sender.origin !== "null") {
-    const fromOrigin = originOfUrl(sender.origin);
-    if (fromOrigin) {
-      return fromOrigin;
-    }
+  return originOfUrl(sender.origin);
+}
+
+/** The plain-English refusal for a page whose origin (null when opaque) may not use the card. */
+export function originRefusalMessage(origin) {
+  if (typeof origin !== "string" || origin === "") {
+    return (
+      "This page has no web address of its own (a sandboxed frame or page, or a data: or file: address), " +
+      "so it may not use your smartcard."
+    );
   }
-  return originOfUrl(sender.url) || originOfUrl(sender.tab && sender.tab.url);
+  return `This site (${origin}) may not use your smartcard.`;
 }
 
 /** Normalises a policy entry to an origin, or null when it is not a bare http(s) origin. */
