@@ -90,3 +90,29 @@ test("no answer in time gives ERR_TIMEOUT", async (t) => {
   // A late reply for the timed-out id is ignored.
   runtime.ports[0].onMessage.fire({ id: 1, result: {} });
 });
+
+test("a host slower than the worker's timeout: ERR_TIMEOUT, the late reply is dropped, the next request works", async (t) => {
+  t.mock.timers.enable({ apis: ["setTimeout"] });
+  const runtime = fakeRuntime();
+  const host = new NativeHost(runtime);
+  const slow = host.request("authenticate", { origin: "https://a.example" });
+  t.mock.timers.tick(59_999);
+  let settled = false;
+  slow.catch(() => {}).finally(() => { settled = true; });
+  await Promise.resolve();
+  assert.equal(settled, false, "authenticate has 60 s");
+  t.mock.timers.tick(2);
+  await assert.rejects(slow, (e) => e.code === "ERR_TIMEOUT" && e.wire.code === "ERR_TIMEOUT");
+  // The next request goes out on the same port (the host is alive, only slow) with a new id.
+  const next = host.request("status", {});
+  assert.equal(runtime.ports.length, 1, "a timeout does not drop the port");
+  const nextId = runtime.ports[0].sent[1].id;
+  assert.notEqual(nextId, 1);
+  // The late answer to the timed-out request arrives first: it must not settle the new request.
+  runtime.ports[0].onMessage.fire({ id: 1, result: { unverifiedCertificate: "late" } });
+  runtime.ports[0].onMessage.fire({ id: 1, error: { code: "ERR_PIN_INCORRECT", message: "late", retriesLeft: 2 } });
+  assert.equal(host.pending.size, 1, "only the new request is pending");
+  runtime.ports[0].onMessage.fire({ id: nextId, result: { version: "0.1.0" } });
+  assert.deepEqual(await next, { version: "0.1.0" });
+  assert.equal(host.pending.size, 0);
+});

@@ -1,6 +1,6 @@
 // The protocol crate compiled to wasm: the same validation the host runs, before a request leaves the browser.
 
-import init, { validateRequest, validateOrigin, certificateSummary, protocolVersion } from "../../wasm/carecard_protocol.js";
+import init, { validateRequest, certificateSummary } from "../../wasm/carecard_protocol.js";
 import { ExtensionError } from "../shared/errors.js";
 
 // Service workers may not use top-level await: start loading now, await where used.
@@ -23,15 +23,6 @@ export async function validate(command, args, origin, developerMode) {
   }
 }
 
-export async function checkOrigin(origin, developerMode) {
-  await ready;
-  try {
-    return validateOrigin(origin, developerMode);
-  } catch (e) {
-    return rethrow(e);
-  }
-}
-
 /** The CertificateSummary of a base64 DER certificate, or null when it cannot be read. */
 export async function summarise(base64Der) {
   await ready;
@@ -40,9 +31,4 @@ export async function summarise(base64Der) {
   } catch {
     return null;
   }
-}
-
-export async function wireProtocolVersion() {
-  await ready;
-  return protocolVersion();
 }
