@@ -111,13 +111,25 @@ async function pinRetriesLeft(ctx, certificate) {
  * user gives up or the PIN is blocked. A wrong PIN is answered in the same window.
  */
 async function withPinWindow(ctx, kind, entry, buildArgs, command) {
-  const context = await windowContext(ctx, kind, entry);
-  if (context.retriesLeft === 0 && kind !== "unlock") {
-    throw new ExtensionError("ERR_PIN_BLOCKED", blockedAdvice());
-  }
-  const session = await ctx.pins.open(context);
-  ctx.track(session);
+  // Read once it is this request's turn for the card (another tab's window may change the retries).
+  const prepare = async () => {
+    const context = await windowContext(ctx, kind, entry);
+    if (context.retriesLeft === 0 && kind !== "unlock") {
+      throw new ExtensionError("ERR_PIN_BLOCKED", blockedAdvice());
+    }
+    return context;
+  };
+  let session = null;
   try {
+    // One PIN window per card across all tabs: a second request waits for its turn (pingate.js).
+    session = await ctx.pins.open(prepare, {
+      card: entry.reader || "card",
+      origin: ctx.origin,
+      track: (waiting) => {
+        session = waiting;
+        ctx.track(waiting);
+      },
+    });
     for (;;) {
       let input = await session.nextEntry();
       let args = buildArgs(input);
@@ -148,7 +160,11 @@ async function withPinWindow(ctx, kind, entry, buildArgs, command) {
       }
     }
   } finally {
-    ctx.untrack(session);
+    if (session) {
+      ctx.untrack(session);
+      // Every path above has closed or failed the session; never leave the card's turn held.
+      ctx.pins.gate.release(session);
+    }
   }
 }
 

@@ -2,6 +2,7 @@
 // → host only; the worker keeps it only for the one host request that needs it.
 
 import { ExtensionError } from "../shared/errors.js";
+import { PinGate } from "./pingate.js";
 
 export const PIN_PAGE = "pin.html";
 export const PIN_PORT_NAME = "carecard-pin";
@@ -13,6 +14,8 @@ export class PinWindows {
   constructor(chromeApi) {
     this.chrome = chromeApi;
     this.sessions = new Map();
+    /** One window per card at a time, and a pause after an unanswered one (pingate.js). */
+    this.gate = new PinGate();
     chromeApi.windows.onRemoved.addListener((windowId) => {
       for (const session of this.sessions.values()) {
         if (session.windowId === windowId) {
@@ -22,10 +25,34 @@ export class PinWindows {
     });
   }
 
-  /** Opens a window for `context` ({kind, origin, holder, userId, retriesLeft}); returns its session. */
-  async open(context) {
+  /**
+   * Opens a window once it is this request's turn and returns its session. `context` is the
+   * window's `{kind, origin, holder, userId, retriesLeft}`, or an async function giving it, called
+   * when the turn comes (so the retries shown are current; it may throw to give up). Options:
+   * `card` names the card (one window per card, browser-wide), `origin` the asking origin (for the
+   * pause after an unanswered window), `track(session)` is called at once so the caller can
+   * cancel (`session.fail`) while the request still waits.
+   */
+  async open(context, { card = "card", origin, track } = {}) {
     const id = crypto.randomUUID();
-    const session = new PinSession(this, id, context);
+    const session = new PinSession(this, id, typeof context === "function" ? null : context);
+    session.card = card;
+    session.origin = origin !== undefined ? origin : context && context.origin;
+    if (track) {
+      track(session);
+    }
+    try {
+      await this.gate.acquire(session);
+      if (typeof context === "function") {
+        session.context = await context();
+      }
+      if (session.finished) {
+        throw session.finished;
+      }
+    } catch (e) {
+      this.gate.release(session);
+      throw e;
+    }
     this.sessions.set(id, session);
     const url = this.chrome.runtime.getURL(`${PIN_PAGE}?session=${encodeURIComponent(id)}`);
     try {
@@ -33,6 +60,7 @@ export class PinWindows {
       session.windowId = win.id;
     } catch (e) {
       this.sessions.delete(id);
+      this.gate.release(session);
       throw new ExtensionError("ERR_INTERNAL", `Could not open the PIN window: ${e && e.message}`);
     }
     return session;
@@ -57,6 +85,7 @@ export class PinWindows {
 
   forget(session, delayMs = 0) {
     this.sessions.delete(session.id);
+    this.gate.release(session);
     if (session.windowId !== undefined) {
       const remove = () => this.chrome.windows.remove(session.windowId).catch(() => {});
       if (delayMs > 0) {
@@ -78,6 +107,9 @@ class PinSession {
     this.finished = null;
     this.timer = null;
     this.windowId = undefined;
+    /** The card (reader) and origin this window is for; see PinWindows.open. */
+    this.card = "card";
+    this.origin = undefined;
   }
 
   bind(port) {
@@ -144,6 +176,7 @@ class PinSession {
     clearTimeout(this.timer);
     if (keepOpen) {
       this.owner.sessions.delete(this.id);
+      this.owner.gate.release(this);
       return;
     }
     if (this.port) {
@@ -158,6 +191,10 @@ class PinSession {
     }
     this.finished = new ExtensionError(code, message);
     clearTimeout(this.timer);
+    if ((code === "ERR_USER_CANCELLED" || code === "ERR_TIMEOUT") && this.windowId !== undefined) {
+      // A window was shown and not answered: this origin's next one waits a moment (no loop of windows).
+      this.owner.gate.noteUnanswered(this.origin);
+    }
     if (this.waiter) {
       const waiter = this.waiter;
       this.waiter = null;
