@@ -44,10 +44,12 @@ test("every page action has a kind", () => {
   }
 });
 
-test("the content script's copy of the shape check agrees with the shared one", () => {
+/** Runs content.js in a fake page whose worker answers the hello with `verdict` (a function of the call count). */
+function loadContentScript(verdict = () => ({ served: true })) {
   const source = readFileSync(new URL("../src/content/content.js", import.meta.url), "utf8");
   const posted = [];
   const forwarded = [];
+  const hellos = [];
   let listener;
   const window = {
     location: { origin: "https://example.org" },
@@ -56,24 +58,78 @@ test("the content script's copy of the shape check agrees with the shared one", 
   };
   const chrome = {
     runtime: {
+      lastError: undefined,
       connect: () => ({
         postMessage: (m) => forwarded.push(m),
         onMessage: { addListener() {} },
         onDisconnect: { addListener() {} },
       }),
+      sendMessage: (message, callback) => {
+        hellos.push(message);
+        const reply = verdict(hellos.length);
+        setTimeout(() => {
+          if (reply instanceof Error) {
+            chrome.runtime.lastError = { message: reply.message };
+            callback(undefined);
+            chrome.runtime.lastError = undefined;
+          } else {
+            callback(reply);
+          }
+        }, 0);
+      },
     },
   };
-  vm.runInNewContext(source, { window, chrome });
+  vm.runInNewContext(source, { window, chrome, setTimeout });
+  const send = async (data, source = window) => {
+    listener({ source, data });
+    await new Promise((r) => setTimeout(r, 5));
+  };
+  return { window, posted, forwarded, hellos, send };
+}
+
+test("the content script's copy of the shape check agrees with the shared one", async () => {
+  const { window, posted, forwarded, send } = loadContentScript();
   const samples = [good, { ...good, type: "ping" }, { ...good, carecard: 2 }, { ...good, requestId: "a b" }, { ...good, source: "x" }, null];
   for (const data of samples) {
     posted.length = 0;
     forwarded.length = 0;
-    listener({ source: window, data });
+    await send(data);
     assert.equal(posted.length + forwarded.length > 0, isPageMessage(data), JSON.stringify(data));
   }
   posted.length = 0;
-  listener({ source: {}, data: { ...good, type: "ping" } });
+  await send({ ...good, type: "ping" }, {});
   assert.equal(posted.length, 0, "messages from other windows are ignored");
-  listener({ source: window, data: { ...good, type: "ping" } });
+  await send({ ...good, type: "ping" }, window);
   assert.deepEqual(JSON.parse(JSON.stringify(posted[0])), { message: { carecard: 1, source: "carecard-extension", type: "pong", requestId: "cc1-abc" }, target: "https://example.org" });
+});
+
+test("on an origin the worker does not serve the content script never answers nor relays", async () => {
+  const { posted, forwarded, hellos, send } = loadContentScript(() => ({ served: false }));
+  assert.equal(hellos.length, 0, "nothing is asked before the page speaks (no worker wake-up on every page)");
+  await send({ ...good, type: "ping" });
+  await send(good);
+  await send({ ...good, type: "ping", requestId: "cc2" });
+  assert.deepEqual(posted, [], "no pong, no error: the page cannot tell carecard is installed");
+  assert.deepEqual(forwarded, []);
+  assert.deepEqual(hellos.map((h) => h.type), ["carecard-hello"], "asked once per document");
+});
+
+test("an allowed origin: asked once, then pings and requests flow in order", async () => {
+  const { posted, forwarded, hellos, send } = loadContentScript(() => ({ served: true }));
+  await send({ ...good, type: "ping" });
+  await send(good);
+  await send({ ...good, requestId: "cc2" });
+  assert.equal(hellos.length, 1);
+  assert.equal(posted.length, 1);
+  assert.equal(posted[0].message.type, "pong");
+  assert.deepEqual(forwarded.map((m) => m.requestId), ["cc1-abc", "cc2"]);
+});
+
+test("a worker that cannot answer the hello means silence, and the next message asks again", async () => {
+  const { posted, hellos, send } = loadContentScript((n) => (n === 1 ? new Error("Could not establish connection.") : { served: true }));
+  await send({ ...good, type: "ping" });
+  assert.equal(posted.length, 0);
+  await send({ ...good, type: "ping" });
+  assert.equal(hellos.length, 2);
+  assert.equal(posted.length, 1);
 });

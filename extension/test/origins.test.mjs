@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import {
-  originOfUrl, originOfSender, originRefusalMessage, normaliseOriginEntry, isOriginAllowed, isDeveloperOrigin, effectivePolicy,
+  originOfUrl, originOfSender, originRefusalMessage, isServedOrigin, normaliseOriginEntry, isOriginAllowed, isDeveloperOrigin, effectivePolicy,
   DEFAULT_LOGIN_ORIGINS, DEFAULT_CARD_MANAGEMENT_ORIGINS,
 } from "../src/shared/origins.js";
 
@@ -91,4 +91,19 @@ test("log levels filter by the policy's level", async () => {
   setLogLevel("nonsense");
   assert.ok(logEnabled("warn") && !logEnabled("info"), "unknown level → warn");
   assert.ok(!logEnabled("off"));
+});
+
+test("served origins: the policy's login and card-management lists, developer hosts in developer mode", () => {
+  const policy = effectivePolicy({}, false);
+  for (const origin of [...DEFAULT_LOGIN_ORIGINS, ...DEFAULT_CARD_MANAGEMENT_ORIGINS]) {
+    assert.ok(isServedOrigin(origin, policy), origin);
+  }
+  assert.ok(!isServedOrigin("https://example.org", policy));
+  assert.ok(!isServedOrigin("http://localhost:8443", policy));
+  assert.ok(isServedOrigin("http://localhost:8443", effectivePolicy({}, true)));
+  assert.ok(!isServedOrigin(null, effectivePolicy({}, true)), "an opaque origin is never served");
+  const custom = effectivePolicy({ allowedOrigins: ["https://login.trust.example"], cardManagementOrigins: ["https://cards.trust.example"] }, false);
+  assert.ok(isServedOrigin("https://login.trust.example", custom));
+  assert.ok(isServedOrigin("https://cards.trust.example", custom));
+  assert.ok(!isServedOrigin(DEFAULT_LOGIN_ORIGINS[0], custom), "a policy list replaces the defaults");
 });

@@ -7,7 +7,7 @@ import { currentPolicy, watchPolicy } from "./policy.js";
 import { ACTION_HANDLERS, mayRun } from "./actions.js";
 import { popupStatus } from "./popupstatus.js";
 import { ACTIONS, parseActionRequest } from "../shared/messages.js";
-import { originOfSender, originRefusalMessage } from "../shared/origins.js";
+import { originOfSender, originRefusalMessage, isServedOrigin } from "../shared/origins.js";
 import { ExtensionError, toWireError, wireError } from "../shared/errors.js";
 import { log, setLogLevel } from "../shared/log.js";
 import "./wasm.js";
@@ -71,6 +71,11 @@ chrome.runtime.onConnect.addListener((port) => {
 });
 
 chrome.runtime.onMessage.addListener((message, sender, sendResponse) => {
+  if (message && message.type === "carecard-hello" && isContentScript(sender)) {
+    // The content script asks once per document whether to answer the page at all.
+    answerHello(sender).then(sendResponse);
+    return true;
+  }
   // Only our own pages (the popup, also when opened in a tab) may ask for the full status;
   // content scripts share the extension id but their sender.url is the web page's.
   const ownPage = sender.id === chrome.runtime.id &&
@@ -81,6 +86,28 @@ chrome.runtime.onMessage.addListener((message, sender, sendResponse) => {
   popupStatus(host).then(sendResponse, (e) => sendResponse({ error: toWireError(e.wire || e) }));
   return true;
 });
+
+/** A message from our content script in the top frame of a tab (the only place the manifest injects it). */
+function isContentScript(sender) {
+  return Boolean(sender && sender.id === chrome.runtime.id && sender.tab && sender.frameId === 0);
+}
+
+/** `{served}`: whether this document's origin (the browser's word) is on the policy's lists. */
+async function answerHello(sender) {
+  const origin = originOfSender(sender);
+  try {
+    const policy = await currentPolicy();
+    setLogLevel(policy.logLevel);
+    const served = isServedOrigin(origin, policy);
+    if (!served) {
+      log.debug("staying silent on", origin || "an opaque origin");
+    }
+    return { served };
+  } catch (e) {
+    log.error("policy unreadable:", e && e.message);
+    return { served: false };
+  }
+}
 
 function acceptContentPort(port) {
   const sender = port.sender || {};

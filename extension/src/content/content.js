@@ -1,6 +1,10 @@
 // Content script: the bridge between the page library (window.postMessage) and the worker
 // (one runtime port). Classic script (content scripts cannot be ES modules), so it keeps its
 // own copy of the page-message check of src/shared/messages.js.
+// It is injected on every https page (the static pattern, see docs/ARCHITECTURE.md) but stays
+// silent unless the worker says this document's origin is on the policy's allow-lists: before
+// the first answer to a page (even a ping) it asks the worker once, and the worker decides from
+// the browser's sender.origin, so a page outside the lists cannot tell carecard is installed.
 (() => {
   "use strict";
 
@@ -11,6 +15,31 @@
   const PORT_NAME = "carecard-content";
 
   let port = null;
+  /** null until the page first speaks to us; then a promise of the worker's verdict for this document. */
+  let verdict = null;
+
+  /** Whether the worker serves this document's origin (asked once; a failed ask is retried next time). */
+  function served() {
+    if (verdict === null) {
+      verdict = new Promise((resolve) => {
+        try {
+          chrome.runtime.sendMessage({ type: "carecard-hello" }, (reply) => {
+            if (chrome.runtime.lastError || !reply) {
+              verdict = null;
+              resolve(false);
+              return;
+            }
+            resolve(reply.served === true);
+          });
+        } catch {
+          // The extension was reloaded or disabled under this page.
+          verdict = null;
+          resolve(false);
+        }
+      });
+    }
+    return verdict;
+  }
 
   function isPageMessage(data) {
     return (
@@ -53,6 +82,15 @@
       return;
     }
     const data = event.data;
+    // Messages keep their order: every one waits on the same verdict.
+    served().then((yes) => {
+      if (yes) {
+        relay(data);
+      }
+    });
+  });
+
+  function relay(data) {
     if (data.type === "ping") {
       toPage({ type: "pong", requestId: data.requestId });
       return;
@@ -72,5 +110,5 @@
         error: { code: "ERR_EXTENSION_UNAVAILABLE", message: "The carecard extension was updated or disabled. Reload the page." },
       });
     }
-  });
+  }
 })();

@@ -90,6 +90,19 @@ export function isOriginAllowed(origin, list, developerMode) {
 }
 
 /**
+ * Whether carecard answers pages of `origin` at all (the content script stays silent otherwise):
+ * login or card-management origins of `policy`, or a developer host in developer mode. Opaque
+ * origins (null) never.
+ */
+export function isServedOrigin(origin, policy) {
+  return (
+    typeof origin === "string" &&
+    (isOriginAllowed(origin, policy.allowedOrigins, policy.developerMode) ||
+      isOriginAllowed(origin, policy.cardManagementOrigins, policy.developerMode))
+  );
+}
+
+/**
  * The effective policy from chrome.storage.managed values (absent keys → defaults).
  * An administrator's list replaces the built-in one entirely, even when empty.
  */
