@@ -1,29 +1,9 @@
-//! Errors of the card layer. The host maps [`CardError`] to a wire error code in one place.
+//! Errors of the card layer, one type for all of it: a [`crate::transport::Transport`] reports
+//! what went wrong moving an APDU with the same [`CardError`] the card edge returns, and the host
+//! maps it to a wire error code in one place.
 
-use crate::apdu::StatusWord;
+use crate::status::StatusWord;
 use thiserror::Error;
-
-/// What can go wrong moving one APDU to the card and its answer back.
-#[derive(Debug, Clone, PartialEq, Eq, Error)]
-pub enum TransportError {
-    #[error("the smart card service is not available")]
-    PcscUnavailable,
-    #[error("the card reader is not available")]
-    NoReader,
-    #[error("there is no card in the reader")]
-    NoCard,
-    #[error("the card was removed")]
-    CardRemoved,
-    /// Another application reset the card; the command was not delivered.
-    #[error("the card was reset by another application")]
-    CardReset,
-    #[error("the card is in use by another application")]
-    CardBusy,
-    #[error("the card gave no usable answer")]
-    NoResponse,
-    #[error("smart card service error: {0}")]
-    Other(String),
-}
 
 /// Everything the card layer reports to the host.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
@@ -71,6 +51,7 @@ pub enum CardError {
     /// The caller passed something the card layer cannot send (wrong digest length, …).
     #[error("invalid input: {0}")]
     InvalidInput(String),
+    /// Any other PC/SC failure, with the service's own words.
     #[error("smart card service error: {0}")]
     Pcsc(String),
 }
@@ -82,20 +63,5 @@ impl CardError {
 
     pub(crate) fn invalid_input(what: impl Into<String>) -> Self {
         CardError::InvalidInput(what.into())
-    }
-}
-
-impl From<TransportError> for CardError {
-    fn from(e: TransportError) -> Self {
-        match e {
-            TransportError::PcscUnavailable => CardError::PcscUnavailable,
-            TransportError::NoReader => CardError::NoReader,
-            TransportError::NoCard => CardError::NoCard,
-            TransportError::CardRemoved => CardError::CardRemoved,
-            TransportError::CardReset => CardError::CardReset,
-            TransportError::CardBusy => CardError::CardBusy,
-            TransportError::NoResponse => CardError::malformed("no status word"),
-            TransportError::Other(s) => CardError::Pcsc(s),
-        }
     }
 }

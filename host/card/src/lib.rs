@@ -10,13 +10,15 @@ pub mod apdu;
 pub mod error;
 pub mod management;
 pub mod pcsc_backend;
+mod pcsc_common;
 pub mod piv;
 pub mod signing;
+pub mod status;
 pub mod tlv;
 pub mod transport;
 pub mod watch;
 
-pub use error::{CardError, TransportError};
+pub use error::CardError;
 pub use pcsc_backend::{Pcsc, PcscCard, ReaderInfo};
 pub use piv::{Algorithm, PinStatus, Piv, Slot};
 pub use signing::{sign_digest, HashAlgorithm};

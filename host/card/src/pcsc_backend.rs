@@ -4,7 +4,9 @@
 //! caller's commands, and clearing the PIN's verified state before the card is handed back to
 //! other applications sharing it.
 
-use crate::error::{CardError, TransportError};
+use crate::error::CardError;
+use crate::pcsc_common::reader_info;
+pub use crate::pcsc_common::{map_error, ReaderInfo};
 use crate::piv::Piv;
 use crate::transport::Transport;
 use crate::watch::ReaderWatcher;
@@ -15,13 +17,6 @@ use std::time::{Duration, Instant};
 
 /// How long a missing status word is given to turn out to be a removed card.
 const REMOVAL_GRACE: Duration = Duration::from_secs(1);
-
-/// A reader and, when a card is in it, the card's ATR.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ReaderInfo {
-    pub name: String,
-    pub atr: Option<Vec<u8>>,
-}
 
 /// A connection to the PC/SC service.
 pub struct Pcsc {
@@ -80,16 +75,6 @@ impl Pcsc {
             card: Some(card),
             reader: reader.to_owned(),
         })
-    }
-}
-
-pub(crate) fn reader_info(state: &ReaderState) -> ReaderInfo {
-    let event = state.event_state();
-    let present = event.contains(State::PRESENT) && !event.contains(State::MUTE);
-    let atr = state.atr();
-    ReaderInfo {
-        name: state.name().to_string_lossy().into_owned(),
-        atr: (present && !atr.is_empty()).then(|| atr.to_vec()),
     }
 }
 
@@ -191,12 +176,12 @@ struct PcscTransport<'a> {
 }
 
 impl Transport for PcscTransport<'_> {
-    fn transmit(&mut self, command: &[u8]) -> Result<Vec<u8>, TransportError> {
+    fn transmit(&mut self, command: &[u8]) -> Result<Vec<u8>, CardError> {
         let mut buffer = [0u8; pcsc::MAX_BUFFER_SIZE];
         let response = self
             .card
             .transmit(command, &mut buffer)
-            .map_err(map_transport_error)?
+            .map_err(map_error)?
             .to_vec();
         // The buffer may hold a PIN echoed back by a broken card: wipe it.
         zeroize::Zeroize::zeroize(&mut buffer);
@@ -211,36 +196,20 @@ impl PcscTransport<'_> {
     /// A reader gives an answer without a status word when the card went away mid-command
     /// (vpcd does; some readers too). The service may notice the removal only on its next
     /// poll of the reader, so watch briefly before calling the card mute.
-    fn why_no_status_word(&self) -> TransportError {
+    fn why_no_status_word(&self) -> CardError {
         let deadline = Instant::now() + REMOVAL_GRACE;
         loop {
             match self.card.status2_owned() {
-                Err(e) => return map_transport_error(e),
+                Err(e) => return map_error(e),
                 Ok(status) if !status.status().contains(pcsc::Status::PRESENT) => {
-                    return TransportError::CardRemoved
+                    return CardError::CardRemoved
                 }
-                Ok(_) if Instant::now() >= deadline => return TransportError::NoResponse,
+                Ok(_) if Instant::now() >= deadline => {
+                    return CardError::malformed("no status word")
+                }
                 Ok(_) => std::thread::sleep(Duration::from_millis(50)),
             }
         }
-    }
-}
-
-/// pcsc errors as the card layer reports them.
-pub fn map_error(e: pcsc::Error) -> CardError {
-    map_transport_error(e).into()
-}
-
-fn map_transport_error(e: pcsc::Error) -> TransportError {
-    use pcsc::Error as E;
-    match e {
-        E::NoService | E::ServiceStopped | E::Shutdown => TransportError::PcscUnavailable,
-        E::NoReadersAvailable | E::UnknownReader | E::ReaderUnavailable => TransportError::NoReader,
-        E::NoSmartcard => TransportError::NoCard,
-        E::RemovedCard | E::UnpoweredCard => TransportError::CardRemoved,
-        E::ResetCard => TransportError::CardReset,
-        E::SharingViolation => TransportError::CardBusy,
-        other => TransportError::Other(other.to_string()),
     }
 }
 

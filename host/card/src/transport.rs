@@ -3,14 +3,16 @@
 //! command chaining for data over 255 bytes, GET RESPONSE for `61xx`, a resend for `6Cxx`.
 
 use crate::apdu::{Command, Response, CLA_CHAINING, MAX_SHORT_DATA, MAX_SHORT_LE};
-use crate::error::{CardError, TransportError};
+use crate::error::CardError;
 
 /// Ceiling for one logical response assembled from `61xx` pieces.
 pub const MAX_RESPONSE: usize = 64 * 1024;
 
-/// One raw APDU to the card, its raw answer (data ‖ SW1 SW2) back.
+/// One raw APDU to the card, its raw answer (data ‖ SW1 SW2) back. A failure to move it is a
+/// [`CardError`] (`CardRemoved`, `CardReset`, `NoCard`, `Pcsc`, …): there is no separate
+/// transport error type to translate.
 pub trait Transport {
-    fn transmit(&mut self, command: &[u8]) -> Result<Vec<u8>, TransportError>;
+    fn transmit(&mut self, command: &[u8]) -> Result<Vec<u8>, CardError>;
 }
 
 /// Sends `command` (chaining when needed) and returns the complete response, at most
@@ -132,11 +134,11 @@ fn transmit(transport: &mut dyn Transport, command: &Command) -> Result<Response
 pub(crate) mod fake {
     //! A scripted card: each step is the exact command expected and the canned answer.
     use super::Transport;
-    use crate::error::TransportError;
+    use crate::error::CardError;
     use std::collections::VecDeque;
 
     /// The command expected next and what the card answers to it.
-    type Step = (Vec<u8>, Result<Vec<u8>, TransportError>);
+    type Step = (Vec<u8>, Result<Vec<u8>, CardError>);
 
     #[derive(Debug, Default)]
     pub(crate) struct ScriptedCard {
@@ -155,7 +157,7 @@ pub(crate) mod fake {
             self
         }
 
-        pub(crate) fn expect_error(mut self, command: &[u8], error: TransportError) -> Self {
+        pub(crate) fn expect_error(mut self, command: &[u8], error: CardError) -> Self {
             self.steps.push_back((command.to_vec(), Err(error)));
             self
         }
@@ -172,7 +174,7 @@ pub(crate) mod fake {
     }
 
     impl Transport for ScriptedCard {
-        fn transmit(&mut self, command: &[u8]) -> Result<Vec<u8>, TransportError> {
+        fn transmit(&mut self, command: &[u8]) -> Result<Vec<u8>, CardError> {
             self.sent.push(command.to_vec());
             let Some((expected, response)) = self.steps.pop_front() else {
                 panic!("unexpected command {command:02X?}");
@@ -303,8 +305,7 @@ mod tests {
 
     #[test]
     fn passes_transport_errors_through() {
-        let mut card =
-            ScriptedCard::new().expect_error(&h("00 CA 00 00"), TransportError::CardRemoved);
+        let mut card = ScriptedCard::new().expect_error(&h("00 CA 00 00"), CardError::CardRemoved);
         assert_eq!(
             exchange(&mut card, &Command::new(0, 0xCA, 0, 0)),
             Err(CardError::CardRemoved)

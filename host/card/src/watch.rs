@@ -6,7 +6,7 @@
 //! taken at different moments could miss a quick remove-and-insert).
 
 use crate::error::CardError;
-use crate::pcsc_backend::{map_error as map_card_error, reader_info, ReaderInfo};
+use crate::pcsc_common::{map_error as map_card_error, reader_info, ReaderInfo};
 use pcsc::{Context, ReaderState, State};
 use std::fmt;
 use std::time::Duration;

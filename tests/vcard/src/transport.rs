@@ -2,12 +2,12 @@
 //! against it without PC/SC.
 
 use carecard_card::transport::Transport;
-use carecard_card::TransportError;
+use carecard_card::CardError;
 
 use crate::card::VirtualCard;
 
 impl Transport for VirtualCard {
-    fn transmit(&mut self, command: &[u8]) -> Result<Vec<u8>, TransportError> {
+    fn transmit(&mut self, command: &[u8]) -> Result<Vec<u8>, CardError> {
         Ok(self.process(command))
     }
 }

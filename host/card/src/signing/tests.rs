@@ -1,7 +1,7 @@
 #![allow(clippy::unwrap_used)] // in tests a panic is the failure report
 
 use super::*;
-use crate::error::TransportError;
+use crate::error::CardError;
 use crate::transport::Transport;
 use rsa::traits::{PrivateKeyParts, PublicKeyParts};
 use rsa::{BigUint, Pkcs1v15Sign, RsaPrivateKey};
@@ -46,7 +46,7 @@ impl<F: FnMut(&[u8]) -> Vec<u8>> SigningCard<F> {
 }
 
 impl<F: FnMut(&[u8]) -> Vec<u8>> Transport for SigningCard<F> {
-    fn transmit(&mut self, apdu: &[u8]) -> Result<Vec<u8>, TransportError> {
+    fn transmit(&mut self, apdu: &[u8]) -> Result<Vec<u8>, CardError> {
         self.apdus += 1;
         if apdu[..4] == [0x00, 0xC0, 0x00, 0x00] {
             return Ok(self.next_piece());
