@@ -194,14 +194,25 @@ def check_manifest_fields(path):
 
 
 def check_manifest_template(path):
+    """The template names no extension: the installer or package puts exactly the IDs asked for
+    in place of its one placeholder origin (production by default, DESIGN.md)."""
     manifest = check_manifest_fields(path)
-    expect(f"chrome-extension://{DEV_ID}/" in manifest["allowed_origins"], f"{path}: dev origin missing")
+    want = ["chrome-extension://@STORE_EXTENSION_ID@/"]
+    expect(manifest["allowed_origins"] == want, f"{path}: allowed_origins must be {want}")
+
+
+def check_config_template(path):
+    config = load_json(path)
+    expect(set(config) == {"allowedExtensionIds", "developerMode", "logLevel"}, f"{path}: keys {sorted(config)}")
+    expect(config["allowedExtensionIds"] == ["@STORE_EXTENSION_ID@"], f"{path}: allowedExtensionIds must be the placeholder")
+    expect(config["developerMode"] is False, f"{path}: developerMode must be false")
+    expect(config["logLevel"] == "info", f"{path}: logLevel must be info")
 
 
 def check_installed_manifest(path, binary, *extension_ids):
-    """An installed manifest: no placeholders, absolute existing executable, the development
-    origin then those of extension_ids."""
-    check_production_manifest(path, binary, DEV_ID, *extension_ids)
+    """An installed manifest: no placeholders, absolute existing executable, exactly the origins
+    of extension_ids."""
+    check_production_manifest(path, binary, *extension_ids)
 
 
 def check_production_manifest(path, binary, *extension_ids):
@@ -219,7 +230,7 @@ def check_production_manifest(path, binary, *extension_ids):
 
 
 def check_host_config(path, *extension_ids):
-    check_production_config(path, DEV_ID, *extension_ids)
+    check_production_config(path, *extension_ids)
 
 
 def check_production_config(path, *extension_ids):
@@ -256,6 +267,121 @@ def host_status(binary, extension_id, want):
         expect(code == "ERR_ORIGIN_NOT_ALLOWED", f"host did not refuse {extension_id}: {reply}")
 
 
+def check_package_manifest(path, root, host_path, *extension_ids):
+    """A manifest inside a package staged or installed under root: host_path (as the browser
+    will see it, absolute or relative to the manifest on Windows) exists under root, and exactly
+    the origins of extension_ids are allowed."""
+    manifest = check_manifest_fields(path)
+    expect(set(manifest) == {"name", "description", "path", "type", "allowed_origins"}, f"{path}: unexpected keys")
+    expect(manifest["path"] == host_path, f"{path}: path {manifest['path']!r}, want {host_path!r}")
+    on_disk = os.path.join(root, host_path.lstrip("/")) if os.path.isabs(host_path) else os.path.join(os.path.dirname(path), host_path)
+    expect(os.path.isfile(on_disk), f"{path}: {on_disk} does not exist")
+    want = [f"chrome-extension://{i}/" for i in extension_ids]
+    expect(manifest["allowed_origins"] == want, f"{path}: allowed_origins {manifest['allowed_origins']} want {want}")
+    expect("@" not in json.dumps(manifest), f"{path}: a placeholder was left in")
+
+
+def read_varint(data, i):
+    value = shift = 0
+    while True:
+        b = data[i]
+        i += 1
+        value |= (b & 0x7F) << shift
+        shift += 7
+        if not b & 0x80:
+            return value, i
+
+
+def protobuf_fields(data):
+    """(field number, bytes) of the length-delimited fields of a protobuf message."""
+    i, out = 0, []
+    while i < len(data):
+        key, i = read_varint(data, i)
+        field, wire = key >> 3, key & 7
+        if wire == 0:
+            _, i = read_varint(data, i)
+        elif wire == 2:
+            n, i = read_varint(data, i)
+            out.append((field, data[i : i + n]))
+            i += n
+        else:
+            raise Invalid(f"protobuf wire type {wire} not expected in a CRX header")
+    return out
+
+
+def crx_id(path, want_id=None):
+    """A CRX3 file (Chromium's --pack-extension): magic, version 3, an RSA key proof whose public
+    key gives the extension ID recorded in the signed header; prints the ID."""
+    import hashlib
+
+    with open(path, "rb") as f:
+        data = f.read()
+    expect(data[:4] == b"Cr24", f"{path}: not a CRX (magic {data[:4]!r})")
+    version, header_len = struct.unpack("<II", data[4:12])
+    expect(version == 3, f"{path}: CRX version {version}, want 3")
+    header = protobuf_fields(data[12 : 12 + header_len])
+    keys = [dict(protobuf_fields(proof)).get(1) for field, proof in header if field == 2]
+    signed = [value for field, value in header if field == 10000]
+    expect(keys and signed, f"{path}: no RSA key proof or signed header data")
+    signed_id = dict(protobuf_fields(signed[0])).get(1)
+    to_id = lambda raw: "".join("abcdefghijklmnop"[b >> 4] + "abcdefghijklmnop"[b & 15] for b in raw)
+    ids = [to_id(hashlib.sha256(k).digest()[:16]) for k in keys]
+    expect(to_id(signed_id) in ids, f"{path}: signed crx_id matches no key")
+    expect(data[12 + header_len : 12 + header_len + 2] == b"PK", f"{path}: no zip after the header")
+    if want_id:
+        expect(to_id(signed_id) == want_id, f"{path}: ID {to_id(signed_id)}, want {want_id}")
+    print(to_id(signed_id))
+
+
+def extension_archive(path, version):
+    """The shipped extension (zip or crx): manifest version, no development key, nothing but what
+    ships, and every file the manifest and pages refer to is inside."""
+    import io
+    import zipfile
+
+    with open(path, "rb") as f:
+        data = f.read()
+    if data[:4] == b"Cr24":
+        (header_len,) = struct.unpack("<I", data[8:12])
+        data = data[12 + header_len :]
+    archive = zipfile.ZipFile(io.BytesIO(data))
+    names = set(archive.namelist())
+    manifest = json.loads(archive.read("manifest.json"))
+    expect(manifest.get("version") == version, f"{path}: manifest version {manifest.get('version')}, want {version}")
+    expect("key" not in manifest, f"{path}: the development key must not ship")
+    banned = re.compile(r"(^|/)(node_modules|test|tests|scripts)/|(^|/)(package(-lock)?\.json|build|eslint\.config\.js|README\.md)$|\.d\.ts$|(^|/)\.|\.test\.")
+    bad = sorted(n for n in names if banned.search(n))
+    expect(not bad, f"{path}: ships files that are not part of the extension: {bad}")
+    wanted = {manifest["background"]["service_worker"], manifest["action"]["default_popup"], manifest["storage"]["managed_schema"]}
+    for script in manifest.get("content_scripts", []):
+        wanted.update(script.get("js", []))
+    for res in manifest.get("web_accessible_resources", []):
+        wanted.update(res.get("resources", []))
+    for page in [n for n in names if n.endswith(".html")]:
+        html = archive.read(page).decode()
+        wanted.update(re.findall(r'(?:src|href)="([^":]+)"', html))
+    for js in [n for n in names if n.endswith(".js")]:
+        base = os.path.dirname(js)
+        for rel in re.findall(r'(?:import|from)\s*\(?\s*"(\.{1,2}/[^"]+)"', archive.read(js).decode()):
+            wanted.add(os.path.normpath(os.path.join(base, rel)))
+    missing = sorted(w for w in wanted if w.lstrip("/") not in names)
+    expect(not missing, f"{path}: referenced but not shipped: {missing}")
+    expect(any(n.endswith(".wasm") for n in names), f"{path}: no wasm module")
+
+
+def update_manifest(path, extension_id, version, crx_name):
+    import xml.etree.ElementTree as ET
+
+    ns = {"u": "http://www.google.com/update2/response"}
+    root = ET.parse(path).getroot()
+    expect(root.tag == "{http://www.google.com/update2/response}gupdate", f"{path}: not a gupdate document")
+    apps = root.findall("u:app", ns)
+    expect(len(apps) == 1 and apps[0].get("appid") == extension_id, f"{path}: app is not {extension_id}")
+    check = apps[0].find("u:updatecheck", ns)
+    expect(check is not None and check.get("version") == version, f"{path}: updatecheck version is not {version}")
+    expect(check.get("codebase", "").endswith("/" + crx_name), f"{path}: codebase does not name {crx_name}")
+
+
 COMMANDS = {
     "schema": check_schema,
     "linux-policy": check_linux_policy,
@@ -264,10 +390,15 @@ COMMANDS = {
     "manifest-template": check_manifest_template,
     "installed-manifest": check_installed_manifest,
     "host-config": check_host_config,
+    "config-template": check_config_template,
     "production-manifest": check_production_manifest,
     "production-config": check_production_config,
     "same-json": same_json,
     "host-status": host_status,
+    "package-manifest": check_package_manifest,
+    "crx-id": crx_id,
+    "extension-archive": extension_archive,
+    "update-manifest": update_manifest,
 }
 
 if __name__ == "__main__":
