@@ -1,21 +1,48 @@
-//! Host configuration: the config file, environment overrides, and the caller-origin check.
+//! Host configuration: which config file is in force, the environment overrides, and the
+//! caller-origin check.
+//!
+//! Trust rules (docs/ARCHITECTURE.md, "Fixed values"):
+//! - The system config (`/etc/carecard/host.json` and the platform equivalents) is the
+//!   administrator's policy. Where it exists it is in force; if it cannot be read or is invalid in
+//!   any way, every caller is refused (no defaults, no partial lists).
+//! - The environment may narrow the system config, never widen it: `$CARECARD_CONFIG` then only
+//!   intersects the allowed IDs and can only turn developer mode off, and
+//!   `CARECARD_DEVELOPER_MODE` can only turn developer mode off.
+//! - Where no system config exists there is no machine policy to widen: `$CARECARD_CONFIG` (a
+//!   developer's or a test's private config) is read instead, and without it only the
+//!   development extension is served.
 
 use log::LevelFilter;
-use serde_json::Value;
+use serde::Deserialize;
 use std::path::{Path, PathBuf};
 use thiserror::Error;
 
-/// The development extension (key in `extension/manifest.json`): always allowed.
+/// The development extension (key in `extension/manifest.json`). Its key is public, so it is
+/// served only where no system config exists, where the config in force lists it, or in
+/// developer mode.
 pub const DEVELOPMENT_EXTENSION_ID: &str = "pggklkelfcagmclfcaejdknbclgpeaco";
+
+/// Default cap on the log files together (`logMaxBytes`): 10 MiB.
+pub const DEFAULT_LOG_MAX_BYTES: u64 = 10 * 1024 * 1024;
+/// Accepted range of `logMaxBytes`.
+pub const MIN_LOG_MAX_BYTES: u64 = 16 * 1024;
+pub const MAX_LOG_MAX_BYTES: u64 = 1024 * 1024 * 1024;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
     pub allowed_extension_ids: Vec<String>,
     pub developer_mode: bool,
     pub log_level: LevelFilter,
-    /// Where the settings came from, and any problem reading it (for `diagnose` and the log).
+    /// Cap on all log files together (bytes).
+    pub log_max_bytes: u64,
+    /// The config file in force (the system path when none exists: then the built-in defaults
+    /// apply, or the broken file that made the host refuse every caller).
     pub source: PathBuf,
+    /// Set when the config in force is broken (unreadable or invalid): the reason. Every caller
+    /// is then refused.
     pub problem: Option<String>,
+    /// How the environment changed (or was not allowed to change) the file's settings; for the log.
+    pub notes: Vec<String>,
 }
 
 #[derive(Debug, Error, PartialEq, Eq)]
@@ -26,84 +53,168 @@ pub enum OriginError {
     Malformed,
     #[error("extension {0} is not allowed to use this host")]
     NotAllowed(String),
+    #[error("the host config {} is broken ({reason}); every caller is refused until it is fixed", path.display())]
+    ConfigBroken { path: PathBuf, reason: String },
+}
+
+/// What the environment says (`CARECARD_CONFIG`, `CARECARD_DEVELOPER_MODE`,
+/// `CARECARD_LOG_LEVEL`).
+#[derive(Debug, Default, Clone)]
+pub struct Environment {
+    pub config: Option<PathBuf>,
+    pub developer_mode: Option<String>,
+    pub log_level: Option<String>,
+}
+
+impl Environment {
+    fn from_process() -> Environment {
+        Environment {
+            config: std::env::var_os("CARECARD_CONFIG")
+                .filter(|p| !p.is_empty())
+                .map(PathBuf::from),
+            developer_mode: std::env::var("CARECARD_DEVELOPER_MODE").ok(),
+            log_level: std::env::var("CARECARD_LOG_LEVEL").ok(),
+        }
+    }
+}
+
+/// The JSON of a config file. Every key is checked: unknown or repeated keys, wrong types and
+/// invalid values make the whole file invalid.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct FileConfig {
+    allowed_extension_ids: Vec<String>,
+    #[serde(default)]
+    developer_mode: bool,
+    #[serde(default)]
+    log_level: Option<String>,
+    #[serde(default)]
+    log_max_bytes: Option<u64>,
+}
+
+/// A config file as read.
+#[derive(Debug)]
+enum FileState {
+    Missing,
+    Broken(String),
+    Valid(Config),
 }
 
 impl Config {
-    /// Reads the config file (`$CARECARD_CONFIG` or the platform path) and applies the
-    /// environment overrides. A missing or unreadable file gives the defaults, which allow only
-    /// the development extension: failing closed.
+    /// The config in force for this process: the platform's system config, `$CARECARD_CONFIG`
+    /// and the environment overrides, by the rules at the top of this module.
     pub fn load() -> Config {
-        let source = std::env::var_os("CARECARD_CONFIG")
-            .map(PathBuf::from)
-            .unwrap_or_else(default_config_path);
-        let mut config = Config::from_file(&source);
-        config.apply_env(
-            std::env::var("CARECARD_DEVELOPER_MODE").ok().as_deref(),
-            std::env::var("CARECARD_LOG_LEVEL").ok().as_deref(),
-        );
+        Config::resolve(&system_config_path(), &Environment::from_process())
+    }
+
+    /// `load` with the system path and the environment given (for tests).
+    pub fn resolve(system: &Path, env: &Environment) -> Config {
+        let mut config = match read_file(system) {
+            FileState::Broken(reason) => Config::broken(system, reason),
+            FileState::Valid(mut config) => {
+                if let Some(path) = &env.config {
+                    config.narrow_by(path);
+                }
+                config.apply_env(env, true);
+                config
+            }
+            FileState::Missing => {
+                let mut config = match &env.config {
+                    None => Config::no_config_file(system),
+                    Some(path) => match read_file(path) {
+                        FileState::Valid(config) => config,
+                        FileState::Broken(reason) => Config::broken(path, reason),
+                        FileState::Missing => Config::broken(path, "no such file".into()),
+                    },
+                };
+                config.apply_env(env, false);
+                config
+            }
+        };
+        // The log level is no matter of trust: the environment may always set it.
+        if let Some(level) = env.log_level.as_deref().and_then(parse_level) {
+            config.log_level = level;
+        }
         config
     }
 
-    fn defaults(source: PathBuf) -> Config {
+    /// No config file anywhere: a developer's machine without an install. Only the
+    /// development extension is served.
+    fn no_config_file(system: &Path) -> Config {
+        Config {
+            allowed_extension_ids: vec![DEVELOPMENT_EXTENSION_ID.to_owned()],
+            developer_mode: false,
+            log_level: LevelFilter::Info,
+            log_max_bytes: DEFAULT_LOG_MAX_BYTES,
+            source: system.to_path_buf(),
+            problem: None,
+            notes: vec![format!(
+                "no config file at {}: serving only the development extension",
+                system.display()
+            )],
+        }
+    }
+
+    fn broken(path: &Path, reason: String) -> Config {
         Config {
             allowed_extension_ids: Vec::new(),
             developer_mode: false,
             log_level: LevelFilter::Info,
-            source,
-            problem: None,
+            log_max_bytes: DEFAULT_LOG_MAX_BYTES,
+            source: path.to_path_buf(),
+            problem: Some(reason),
+            notes: Vec::new(),
         }
     }
 
-    fn from_file(path: &Path) -> Config {
-        let mut config = Config::defaults(path.to_path_buf());
-        match std::fs::read(path) {
-            Ok(bytes) => {
-                if let Err(why) = config.apply_json(&bytes) {
-                    config.problem = Some(why);
-                }
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => config.problem = Some(format!("cannot read: {e}")),
-        }
-        config
+    /// `$CARECARD_CONFIG` while a system config is in force: it may only take away. An
+    /// unreadable or invalid narrowing file refuses every caller too.
+    fn narrow_by(&mut self, path: &Path) {
+        let narrower = match read_file(path) {
+            FileState::Valid(narrower) => narrower,
+            FileState::Broken(reason) => return *self = Config::broken(path, reason),
+            FileState::Missing => return *self = Config::broken(path, "no such file".into()),
+        };
+        self.allowed_extension_ids
+            .retain(|id| narrower.allowed_extension_ids.contains(id));
+        self.developer_mode &= narrower.developer_mode;
+        self.log_level = narrower.log_level;
+        self.log_max_bytes = self.log_max_bytes.min(narrower.log_max_bytes);
+        self.notes.push(format!(
+            "CARECARD_CONFIG {} narrows the system config {}",
+            path.display(),
+            self.source.display()
+        ));
     }
 
-    /// `{"allowedExtensionIds": [...], "developerMode": false, "logLevel": "info"}`.
-    fn apply_json(&mut self, bytes: &[u8]) -> Result<(), String> {
-        let value: Value = serde_json::from_slice(bytes).map_err(|e| format!("not JSON: {e}"))?;
-        let obj = value.as_object().ok_or("not a JSON object")?;
-        if let Some(ids) = obj.get("allowedExtensionIds") {
-            let ids = ids.as_array().ok_or("allowedExtensionIds is not a list")?;
-            for id in ids {
-                match id.as_str() {
-                    Some(id) if is_extension_id(id) => {
-                        self.allowed_extension_ids.push(id.to_owned())
-                    }
-                    _ => return Err(format!("allowedExtensionIds has an invalid ID: {id}")),
-                }
-            }
-        }
-        if let Some(mode) = obj.get("developerMode") {
-            self.developer_mode = mode.as_bool().ok_or("developerMode is not true/false")?;
-        }
-        if let Some(level) = obj.get("logLevel") {
-            let level = level.as_str().ok_or("logLevel is not a string")?;
-            self.log_level = parse_level(level).ok_or("logLevel is not a known level")?;
-        }
-        Ok(())
-    }
-
-    fn apply_env(&mut self, developer_mode: Option<&str>, log_level: Option<&str>) {
-        if let Some(mode) = developer_mode {
-            self.developer_mode = mode == "1" || mode.eq_ignore_ascii_case("true");
-        }
-        if let Some(level) = log_level.and_then(parse_level) {
-            self.log_level = level;
+    /// `CARECARD_DEVELOPER_MODE`: anything but `1`/`true` turns developer mode off; turning it on
+    /// is ignored while a system config is in force.
+    fn apply_env(&mut self, env: &Environment, system_config: bool) {
+        let Some(mode) = env.developer_mode.as_deref() else {
+            return;
+        };
+        let on = mode == "1" || mode.eq_ignore_ascii_case("true");
+        if !on {
+            self.developer_mode = false;
+        } else if !system_config {
+            self.developer_mode = true;
+        } else if !self.developer_mode {
+            self.notes.push(format!(
+                "CARECARD_DEVELOPER_MODE={mode} ignored: the system config {} is in force and only it can turn developer mode on",
+                self.source.display()
+            ));
         }
     }
 
-    /// Checks Chrome's first argument `chrome-extension://<id>/` against the allowed IDs.
+    /// Checks Chrome's first argument `chrome-extension://<id>/` against the allowed IDs. A
+    /// broken config refuses every caller.
     pub fn check_caller(&self, origin: Option<&str>) -> Result<String, OriginError> {
+        if let Some(reason) = &self.problem {
+            return Err(OriginError::ConfigBroken {
+                path: self.source.clone(),
+                reason: reason.clone(),
+            });
+        }
         let origin = origin.ok_or(OriginError::Missing)?;
         let id = origin
             .strip_prefix("chrome-extension://")
@@ -111,7 +222,7 @@ impl Config {
             .filter(|id| is_extension_id(id))
             .ok_or(OriginError::Malformed)?;
         let allowed = self.allowed_extension_ids.iter().any(|a| a == id)
-            || (id == DEVELOPMENT_EXTENSION_ID && self.development_extension_allowed());
+            || (id == DEVELOPMENT_EXTENSION_ID && self.developer_mode);
         if allowed {
             Ok(id.to_owned())
         } else {
@@ -120,14 +231,66 @@ impl Config {
     }
 }
 
-impl Config {
-    /// The development extension's key is public, so anyone can load an unpacked copy with its
-    /// ID. It is served on a machine whose config lists no extension IDs (a developer's machine
-    /// without an install), in developer mode, or where the config lists it; an installed config
-    /// that leaves it out (`scripts/install --no-dev-extension`) refuses it.
-    fn development_extension_allowed(&self) -> bool {
-        self.allowed_extension_ids.is_empty() || self.developer_mode
+fn read_file(path: &Path) -> FileState {
+    // Anything at the path (a directory, a dangling link, a file we may not read) is a config
+    // that exists: only "nothing there" is missing.
+    match std::fs::symlink_metadata(path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return FileState::Missing,
+        Err(e) => return FileState::Broken(format!("cannot read: {e}")),
+        Ok(_) => {}
     }
+    match std::fs::read(path) {
+        Ok(bytes) => match parse(&bytes, path) {
+            Ok(config) => FileState::Valid(config),
+            Err(reason) => FileState::Broken(reason),
+        },
+        Err(e) => FileState::Broken(format!("cannot read: {e}")),
+    }
+}
+
+/// `{"allowedExtensionIds": [...], "developerMode": false, "logLevel": "info",
+/// "logMaxBytes": 10485760}`: `allowedExtensionIds` is required, the rest optional.
+fn parse(bytes: &[u8], path: &Path) -> Result<Config, String> {
+    // serde would also read a struct from a JSON list; only an object is a config.
+    match bytes.trim_ascii_start().first() {
+        None => return Err("not JSON: the file is empty".into()),
+        Some(b'{') => {}
+        Some(_) => return Err("invalid: not a JSON object".into()),
+    }
+    let file: FileConfig = serde_json::from_slice(bytes).map_err(|e| match e.classify() {
+        serde_json::error::Category::Data => format!("invalid: {e}"),
+        _ => format!("not JSON: {e}"),
+    })?;
+    for (n, id) in file.allowed_extension_ids.iter().enumerate() {
+        if !is_extension_id(id) {
+            return Err(format!(
+                "invalid: allowedExtensionIds[{n}] {id:?} is not an extension ID (32 letters a-p)"
+            ));
+        }
+    }
+    let log_level = match file.log_level.as_deref() {
+        None => LevelFilter::Info,
+        Some(level) => parse_level(level).ok_or_else(|| {
+            format!(
+                "invalid: logLevel {level:?} is not one of trace, debug, info, warn, error, off"
+            )
+        })?,
+    };
+    let log_max_bytes = file.log_max_bytes.unwrap_or(DEFAULT_LOG_MAX_BYTES);
+    if !(MIN_LOG_MAX_BYTES..=MAX_LOG_MAX_BYTES).contains(&log_max_bytes) {
+        return Err(format!(
+            "invalid: logMaxBytes {log_max_bytes} is outside {MIN_LOG_MAX_BYTES}..={MAX_LOG_MAX_BYTES}"
+        ));
+    }
+    Ok(Config {
+        allowed_extension_ids: file.allowed_extension_ids,
+        developer_mode: file.developer_mode,
+        log_level,
+        log_max_bytes,
+        source: path.to_path_buf(),
+        problem: None,
+        notes: Vec::new(),
+    })
 }
 
 /// Chrome extension IDs are 32 letters a–p.
@@ -147,10 +310,12 @@ fn parse_level(s: &str) -> Option<LevelFilter> {
     }
 }
 
-fn default_config_path() -> PathBuf {
+/// The system config: a fixed path per platform. On Windows `%ProgramData%` is deliberately not
+/// read from the environment (a user could point it at a folder of their own, hiding the
+/// administrator's file); `C:\ProgramData` is the fixed location.
+fn system_config_path() -> PathBuf {
     if cfg!(windows) {
-        let base = std::env::var_os("ProgramData").unwrap_or_else(|| "C:\\ProgramData".into());
-        PathBuf::from(base).join("carecard").join("host.json")
+        PathBuf::from(r"C:\ProgramData\carecard\host.json")
     } else if cfg!(target_os = "macos") {
         PathBuf::from("/Library/Application Support/carecard/host.json")
     } else {
@@ -161,50 +326,330 @@ fn default_config_path() -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
 
-    fn config(json: &str) -> Config {
-        let mut c = Config::defaults(PathBuf::from("test.json"));
-        c.apply_json(json.as_bytes()).expect("valid config");
-        c
+    const DEV: &str = "chrome-extension://pggklkelfcagmclfcaejdknbclgpeaco/";
+    const STORE_ID: &str = "abcdefghijklmnopabcdefghijklmnop";
+    const STORE: &str = "chrome-extension://abcdefghijklmnopabcdefghijklmnop/";
+    const OTHER_ID: &str = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+
+    /// A fresh folder under the temp dir, removed on drop.
+    struct Scratch(PathBuf);
+
+    impl Scratch {
+        fn new() -> Scratch {
+            static N: AtomicUsize = AtomicUsize::new(0);
+            let dir = std::env::temp_dir().join(format!(
+                "carecard-config-test-{}-{}",
+                std::process::id(),
+                N.fetch_add(1, Ordering::Relaxed)
+            ));
+            std::fs::create_dir_all(&dir).expect("scratch dir");
+            Scratch(dir)
+        }
+
+        fn file(&self, name: &str, text: &str) -> PathBuf {
+            let path = self.0.join(name);
+            std::fs::write(&path, text).expect("write config");
+            path
+        }
+
+        fn missing(&self) -> PathBuf {
+            self.0.join("nothing-here.json")
+        }
+    }
+
+    impl Drop for Scratch {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+
+    fn env(config: Option<&Path>, developer_mode: Option<&str>) -> Environment {
+        Environment {
+            config: config.map(Path::to_path_buf),
+            developer_mode: developer_mode.map(str::to_owned),
+            log_level: None,
+        }
+    }
+
+    fn refused_as_broken(config: &Config, path: &Path) {
+        for caller in [DEV, STORE] {
+            match config.check_caller(Some(caller)) {
+                Err(OriginError::ConfigBroken { path: p, .. }) => assert_eq!(p, path),
+                other => panic!("{caller} with a broken config: {other:?}"),
+            }
+        }
     }
 
     #[test]
-    fn development_id_always_allowed_others_only_when_configured() {
-        let c = config("{}");
-        assert!(c
-            .check_caller(Some("chrome-extension://pggklkelfcagmclfcaejdknbclgpeaco/"))
-            .is_ok());
+    fn without_any_config_file_only_the_development_extension_is_served() {
+        let s = Scratch::new();
+        let c = Config::resolve(&s.missing(), &env(None, None));
+        assert_eq!(c.problem, None);
+        assert!(c.check_caller(Some(DEV)).is_ok());
         assert_eq!(
-            c.check_caller(Some("chrome-extension://aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa/")),
-            Err(OriginError::NotAllowed(
-                "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa".into()
-            ))
+            c.check_caller(Some(STORE)),
+            Err(OriginError::NotAllowed(STORE_ID.into()))
         );
-        let c = config(r#"{"allowedExtensionIds": ["aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"]}"#);
-        assert!(c
-            .check_caller(Some("chrome-extension://aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa/"))
+    }
+
+    #[test]
+    fn a_config_serves_exactly_what_it_lists() {
+        let s = Scratch::new();
+        let store = s.file(
+            "store.json",
+            &format!(r#"{{"allowedExtensionIds": ["{STORE_ID}"]}}"#),
+        );
+        let c = Config::resolve(&store, &env(None, None));
+        assert!(c.check_caller(Some(STORE)).is_ok());
+        assert_eq!(
+            c.check_caller(Some(DEV)),
+            Err(OriginError::NotAllowed(DEVELOPMENT_EXTENSION_ID.into()))
+        );
+        // An empty list serves nobody: the development extension needs listing or developer mode.
+        let none = s.file("none.json", r#"{"allowedExtensionIds": []}"#);
+        let c = Config::resolve(&none, &env(None, None));
+        assert_eq!(
+            c.check_caller(Some(DEV)),
+            Err(OriginError::NotAllowed(DEVELOPMENT_EXTENSION_ID.into()))
+        );
+        let both = s.file(
+            "both.json",
+            &format!(r#"{{"allowedExtensionIds": ["{STORE_ID}", "{DEVELOPMENT_EXTENSION_ID}"]}}"#),
+        );
+        assert!(Config::resolve(&both, &env(None, None))
+            .check_caller(Some(DEV))
+            .is_ok());
+        let developer = s.file(
+            "developer.json",
+            &format!(r#"{{"allowedExtensionIds": ["{STORE_ID}"], "developerMode": true}}"#),
+        );
+        assert!(Config::resolve(&developer, &env(None, None))
+            .check_caller(Some(DEV))
             .is_ok());
     }
 
     #[test]
-    fn development_extension_only_where_no_ids_are_installed_or_in_developer_mode() {
-        let dev = "chrome-extension://pggklkelfcagmclfcaejdknbclgpeaco/";
-        let store = r#"{"allowedExtensionIds": ["abcdefghijklmnopabcdefghijklmnop"]}"#;
-        assert!(config("{}").check_caller(Some(dev)).is_ok());
-        assert_eq!(
-            config(store).check_caller(Some(dev)),
-            Err(OriginError::NotAllowed(DEVELOPMENT_EXTENSION_ID.to_owned()))
+    fn a_broken_system_config_refuses_every_caller() {
+        let s = Scratch::new();
+        let good = format!(r#"["{STORE_ID}", "{DEVELOPMENT_EXTENSION_ID}"]"#);
+        let cases = [
+            (
+                "trailing comma",
+                format!(r#"{{"allowedExtensionIds": ["{STORE_ID}",]}}"#),
+            ),
+            ("empty", String::new()),
+            ("whitespace", " \n".into()),
+            (
+                "invalid first",
+                format!(r#"{{"allowedExtensionIds": ["short", "{STORE_ID}"]}}"#),
+            ),
+            (
+                "invalid last",
+                format!(r#"{{"allowedExtensionIds": ["{STORE_ID}", "{OTHER_ID}x"]}}"#),
+            ),
+            (
+                "not a string",
+                format!(r#"{{"allowedExtensionIds": ["{STORE_ID}", 5]}}"#),
+            ),
+            (
+                "not a list",
+                format!(r#"{{"allowedExtensionIds": "{STORE_ID}"}}"#),
+            ),
+            ("no list", r#"{"developerMode": false}"#.into()),
+            ("array", format!("[{good}]")),
+            (
+                "mode type",
+                format!(r#"{{"allowedExtensionIds": {good}, "developerMode": "false"}}"#),
+            ),
+            (
+                "level",
+                format!(r#"{{"allowedExtensionIds": {good}, "logLevel": "verbose"}}"#),
+            ),
+            (
+                "level type",
+                format!(r#"{{"allowedExtensionIds": {good}, "logLevel": 3}}"#),
+            ),
+            (
+                "unknown key",
+                format!(r#"{{"allowedExtensionIds": {good}, "alowedOrigins": []}}"#),
+            ),
+            (
+                "duplicate key",
+                format!(r#"{{"allowedExtensionIds": [], "allowedExtensionIds": {good}}}"#),
+            ),
+            (
+                "tiny log",
+                format!(r#"{{"allowedExtensionIds": {good}, "logMaxBytes": 10}}"#),
+            ),
+            (
+                "negative log",
+                format!(r#"{{"allowedExtensionIds": {good}, "logMaxBytes": -1}}"#),
+            ),
+            ("null", "null".into()),
+        ];
+        for (what, text) in cases {
+            let path = s.file("host.json", &text);
+            let c = Config::resolve(&path, &env(None, Some("1")));
+            assert!(c.problem.is_some(), "{what}: {c:?}");
+            refused_as_broken(&c, &path);
+            assert!(!c.developer_mode, "{what}");
+        }
+        // A directory in the file's place, and a dangling link, are broken too, not missing.
+        let dir = s.0.join("dir.json");
+        std::fs::create_dir(&dir).expect("dir");
+        let c = Config::resolve(&dir, &env(None, None));
+        assert!(
+            c.problem.as_deref().unwrap_or("").contains("cannot read"),
+            "{c:?}"
         );
-        let with_dev = r#"{"allowedExtensionIds": ["abcdefghijklmnopabcdefghijklmnop", "pggklkelfcagmclfcaejdknbclgpeaco"]}"#;
-        assert!(config(with_dev).check_caller(Some(dev)).is_ok());
-        let mut developer = config(store);
-        developer.apply_env(Some("1"), None);
-        assert!(developer.check_caller(Some(dev)).is_ok());
+        refused_as_broken(&c, &dir);
+        #[cfg(unix)]
+        {
+            let link = s.0.join("link.json");
+            std::os::unix::fs::symlink(s.missing(), &link).expect("symlink");
+            refused_as_broken(&Config::resolve(&link, &env(None, None)), &link);
+        }
+        // The error names the file and the reason.
+        let path = s.file(
+            "comma.json",
+            r#"{"allowedExtensionIds": ["abcdefghijklmnopabcdefghijklmnop",]}"#,
+        );
+        let e = Config::resolve(&path, &env(None, None))
+            .check_caller(Some(STORE))
+            .expect_err("refused");
+        let text = e.to_string();
+        assert!(text.contains(&path.display().to_string()), "{text}");
+        assert!(
+            text.contains("not JSON") && text.contains("line 1"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn a_broken_or_missing_carecard_config_refuses_every_caller_when_no_system_config_exists() {
+        let s = Scratch::new();
+        let broken = s.file("broken.json", "");
+        refused_as_broken(
+            &Config::resolve(&s.missing(), &env(Some(&broken), None)),
+            &broken,
+        );
+        let missing = s.0.join("typo.json");
+        refused_as_broken(
+            &Config::resolve(&s.missing(), &env(Some(&missing), None)),
+            &missing,
+        );
+    }
+
+    #[test]
+    fn the_environment_cannot_turn_developer_mode_on_over_a_system_config() {
+        let s = Scratch::new();
+        let system = s.file(
+            "system.json",
+            &format!(r#"{{"allowedExtensionIds": ["{STORE_ID}"], "developerMode": false}}"#),
+        );
+        for on in ["1", "true", "TRUE"] {
+            let c = Config::resolve(&system, &env(None, Some(on)));
+            assert!(!c.developer_mode, "{on}");
+            assert_eq!(
+                c.check_caller(Some(DEV)),
+                Err(OriginError::NotAllowed(DEVELOPMENT_EXTENSION_ID.into()))
+            );
+            assert!(
+                c.notes.iter().any(|n| n.contains("ignored")),
+                "{:?}",
+                c.notes
+            );
+        }
+        // ... but may turn it off.
+        let developer = s.file(
+            "developer.json",
+            &format!(r#"{{"allowedExtensionIds": ["{STORE_ID}"], "developerMode": true}}"#),
+        );
+        assert!(Config::resolve(&developer, &env(None, None)).developer_mode);
+        assert!(Config::resolve(&developer, &env(None, Some("1"))).developer_mode);
+        for off in ["0", "false", "", "yes"] {
+            let c = Config::resolve(&developer, &env(None, Some(off)));
+            assert!(!c.developer_mode, "{off}");
+            assert!(c.check_caller(Some(DEV)).is_err(), "{off}");
+        }
+        // Without a system config there is no policy to widen: the environment decides.
+        let private = s.file(
+            "private.json",
+            &format!(r#"{{"allowedExtensionIds": ["{DEVELOPMENT_EXTENSION_ID}"]}}"#),
+        );
+        assert!(Config::resolve(&s.missing(), &env(Some(&private), Some("1"))).developer_mode);
+        assert!(Config::resolve(&s.missing(), &env(None, Some("1"))).developer_mode);
+        assert!(!Config::resolve(&s.missing(), &env(Some(&private), None)).developer_mode);
+    }
+
+    #[test]
+    fn carecard_config_only_narrows_a_system_config() {
+        let s = Scratch::new();
+        let system = s.file(
+            "system.json",
+            &format!(
+                r#"{{"allowedExtensionIds": ["{STORE_ID}", "{OTHER_ID}"], "logMaxBytes": 1000000}}"#
+            ),
+        );
+        // A private config listing the development extension and developer mode adds nothing.
+        let wider = s.file(
+            "wider.json",
+            &format!(r#"{{"allowedExtensionIds": ["{DEVELOPMENT_EXTENSION_ID}", "{STORE_ID}"], "developerMode": true, "logLevel": "trace", "logMaxBytes": 50000000}}"#),
+        );
+        let c = Config::resolve(&system, &env(Some(&wider), Some("1")));
+        assert_eq!(c.allowed_extension_ids, vec![STORE_ID.to_owned()]);
+        assert!(!c.developer_mode);
+        assert_eq!(c.log_max_bytes, 1_000_000);
+        assert_eq!(c.log_level, LevelFilter::Trace);
+        assert!(c.check_caller(Some(DEV)).is_err());
+        assert!(c.check_caller(Some(STORE)).is_ok());
+        assert!(c
+            .check_caller(Some(&format!("chrome-extension://{OTHER_ID}/")))
+            .is_err());
+        assert_eq!(c.source, system);
+        // A broken or missing narrowing file refuses everyone (it cannot be honoured).
+        let broken = s.file("broken.json", "{");
+        refused_as_broken(
+            &Config::resolve(&system, &env(Some(&broken), None)),
+            &broken,
+        );
+        let missing = s.0.join("typo.json");
+        refused_as_broken(
+            &Config::resolve(&system, &env(Some(&missing), None)),
+            &missing,
+        );
+        // Without a system config, CARECARD_CONFIG is the config in force.
+        let c = Config::resolve(&s.missing(), &env(Some(&wider), None));
+        assert!(c.check_caller(Some(STORE)).is_ok());
+        assert!(c.developer_mode);
+        assert_eq!(c.log_max_bytes, 50_000_000);
+        assert_eq!(c.source, wider);
+    }
+
+    #[test]
+    fn log_settings_from_file_and_environment() {
+        let s = Scratch::new();
+        let path = s.file(
+            "log.json",
+            &format!(r#"{{"allowedExtensionIds": ["{STORE_ID}"], "logLevel": "warn", "logMaxBytes": 65536}}"#),
+        );
+        let c = Config::resolve(&path, &env(None, None));
+        assert_eq!(c.log_level, LevelFilter::Warn);
+        assert_eq!(c.log_max_bytes, 65536);
+        let mut e = env(None, None);
+        e.log_level = Some("trace".into());
+        assert_eq!(Config::resolve(&path, &e).log_level, LevelFilter::Trace);
+        let c = Config::resolve(&s.missing(), &env(None, None));
+        assert_eq!(c.log_max_bytes, DEFAULT_LOG_MAX_BYTES);
+        assert_eq!(c.log_level, LevelFilter::Info);
     }
 
     #[test]
     fn malformed_callers_refused() {
-        let c = config("{}");
+        let s = Scratch::new();
+        let c = Config::resolve(&s.missing(), &env(None, None));
         for bad in [
             "chrome-extension://pggklkelfcagmclfcaejdknbclgpeaco",
             "https://pggklkelfcagmclfcaejdknbclgpeaco/",
@@ -218,19 +663,5 @@ mod tests {
             );
         }
         assert_eq!(c.check_caller(None), Err(OriginError::Missing));
-    }
-
-    #[test]
-    fn env_overrides_file_and_bad_file_rejected() {
-        let mut c = config(r#"{"developerMode": true, "logLevel": "warn"}"#);
-        assert!(c.developer_mode);
-        assert_eq!(c.log_level, LevelFilter::Warn);
-        c.apply_env(Some("0"), Some("trace"));
-        assert!(!c.developer_mode);
-        assert_eq!(c.log_level, LevelFilter::Trace);
-        let mut d = Config::defaults(PathBuf::from("x"));
-        assert!(d
-            .apply_json(br#"{"allowedExtensionIds": ["short"]}"#)
-            .is_err());
     }
 }

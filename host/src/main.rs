@@ -58,12 +58,9 @@ fn main() -> ExitCode {
         _ => {}
     }
     let config = Config::load();
-    logging::init(config.log_level);
-    if let Some(problem) = &config.problem {
-        log::warn!(
-            "config {}: {problem}; using defaults",
-            config.source.display()
-        );
+    logging::init(config.log_level, config.log_max_bytes);
+    for note in &config.notes {
+        log::info!("config: {note}");
     }
     let writer = Arc::new(FrameWriter::new(Box::new(std::io::stdout())));
     match config.check_caller(args.first().map(String::as_str)) {
@@ -80,11 +77,17 @@ fn main() -> ExitCode {
 }
 
 fn refuse_caller(writer: &FrameWriter, e: &OriginError) -> ExitCode {
-    log::warn!("refused caller: {e}");
-    let error = WireError::new(
-        ErrorCode::OriginNotAllowed,
-        "This browser extension is not allowed to use the smartcard host. Ask your IT service desk to allow it.",
-    );
+    let message = match e {
+        OriginError::ConfigBroken { .. } => {
+            log::error!("refused caller: {e}");
+            "The smartcard host's configuration on this computer is broken, so it serves no browser extension. Ask your IT service desk to repair it."
+        }
+        _ => {
+            log::warn!("refused caller: {e}");
+            "This browser extension is not allowed to use the smartcard host. Ask your IT service desk to allow it."
+        }
+    };
+    let error = WireError::new(ErrorCode::OriginNotAllowed, message);
     if let Err(e) = writer.write_frame(&Response::failure(None, error).to_vec()) {
         log::warn!("cannot write refusal: {e}");
     }

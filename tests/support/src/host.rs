@@ -21,6 +21,11 @@ use crate::stack::Stack;
 /// The origin Chrome passes for the development extension (ARCHITECTURE.md).
 pub const DEV_EXTENSION_ORIGIN: &str = "chrome-extension://pggklkelfcagmclfcaejdknbclgpeaco/";
 
+/// The host config `spawn` writes and points `CARECARD_CONFIG` at: the development extension
+/// only, developer mode off (tests that need it set `CARECARD_DEVELOPER_MODE=1`, which the host
+/// honours only where no system config exists).
+const DEV_CONFIG: &str = r#"{"allowedExtensionIds": ["pggklkelfcagmclfcaejdknbclgpeaco"], "developerMode": false, "logLevel": "trace"}"#;
+
 /// How long `request` waits for its reply (RSA on an unoptimised virtual card is slow).
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 /// How long `wait` gives the host to exit after stdin closed.
@@ -58,8 +63,9 @@ impl std::fmt::Debug for FrameDebug {
 }
 
 impl HostProcess {
-    /// Starts the host for the development extension against `stack`. `extra_env` is applied
-    /// last, so it can override e.g. `CARECARD_CONFIG` or set `CARECARD_DEVELOPER_MODE=1`.
+    /// Starts the host for the development extension against `stack` with [`DEV_CONFIG`].
+    /// `extra_env` is applied last, so it can override e.g. `CARECARD_CONFIG` or set
+    /// `CARECARD_DEVELOPER_MODE=1`.
     pub fn spawn(stack: &Stack, extra_env: &[(&str, &str)]) -> HostProcess {
         Self::spawn_with_args(stack, &[DEV_EXTENSION_ORIGIN], extra_env)
     }
@@ -84,12 +90,10 @@ impl HostProcess {
             .tempdir_in(stack.dir())?;
         let log_dir = log_root.path().join("logs");
         fs::create_dir_all(&log_dir)?;
-        // An explicit, empty config so a machine's /etc/carecard/host.json never leaks in.
+        // An explicit config listing the development extension (an empty list serves nobody).
+        // Where the machine has a system config, the host lets this one only narrow it.
         let config = log_root.path().join("host.json");
-        fs::write(
-            &config,
-            r#"{"allowedExtensionIds": [], "developerMode": false, "logLevel": "trace"}"#,
-        )?;
+        fs::write(&config, DEV_CONFIG)?;
 
         let mut cmd = guarded_command(bin_path("carecard-host")?);
         cmd.args(args);
