@@ -1,9 +1,11 @@
 //! Finding the card a command is meant for, and the key facts the handlers need about it.
 
 use crate::errors::HostError;
-use carecard_card::{sign_digest, Algorithm, CardError, HashAlgorithm, Pcsc, PcscCard, Slot};
+use carecard_card::{
+    sign_digest, Algorithm, CardError, ExclusiveCard, HashAlgorithm, Pcsc, PcscCard, Piv, Slot,
+};
 use carecard_protocol::{
-    CertificateSummary, ErrorCode, HashFunction, KeyAlgorithm, TokenAlgorithm,
+    CardSelector, CertificateSummary, ErrorCode, HashFunction, KeyAlgorithm, TokenAlgorithm,
 };
 
 /// A connected card and the certificate it holds in the slot asked for.
@@ -70,35 +72,170 @@ pub fn choose(pcsc: &Pcsc, slot: Slot, wanted: Option<&[u8]>) -> Result<ChosenCa
     ))
 }
 
-/// The card for a PIN operation (pin-status, change-pin, unlock). The PIN is card-wide, so a
-/// `wanted` certificate names its card from either key slot (9A or 9C). Without one: the card
-/// `choose` would use for authentication, else the first PIV card at all — a card without
-/// certificates (being issued or repaired) still has a PIN to look after.
-pub fn choose_for_pin(pcsc: &Pcsc, wanted: Option<&[u8]>) -> Result<PcscCard, HostError> {
-    match choose(pcsc, Slot::Authentication, wanted) {
-        Ok(chosen) => Ok(chosen.card),
-        Err(HostError::Wire(w)) if w.code == ErrorCode::CertificateNotFound => match wanted {
-            Some(_) => choose(pcsc, Slot::Signature, wanted).map(|chosen| chosen.card),
-            None => first_piv_card(pcsc),
-        },
-        Err(e) => Err(e),
+/// What an operation needs of its card.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Need {
+    /// A key with a certificate in this slot (login: 9A).
+    Key(Slot),
+    /// Only the PIV application: PIN, PUK and card-management operations (a card being issued
+    /// has no certificates yet).
+    Piv,
+}
+
+/// The card an operation runs on: a shared card (one PC/SC transaction per operation) or the
+/// card of the open card session.
+#[derive(Debug)]
+pub enum Target<'s> {
+    Shared(PcscCard),
+    Session(&'s mut ExclusiveCard),
+}
+
+impl Target<'_> {
+    pub fn operate<T>(
+        &mut self,
+        mut operation: impl FnMut(&mut Piv<'_>) -> Result<T, CardError>,
+    ) -> Result<T, CardError> {
+        match self {
+            Target::Shared(card) => card.transaction(operation),
+            Target::Session(card) => card.operate(|piv| operation(piv)),
+        }
     }
 }
 
-fn first_piv_card(pcsc: &Pcsc) -> Result<PcscCard, HostError> {
-    for reader in pcsc.readers()?.iter().filter(|r| r.atr.is_some()) {
-        let Ok(mut card) = pcsc.connect(&reader.name) else {
-            continue;
+/// A resolved card and, for `Need::Key`, its certificate in that slot.
+#[derive(Debug)]
+pub struct Resolved<'s> {
+    pub target: Target<'s>,
+    pub certificate: Option<Vec<u8>>,
+}
+
+/// Resolves a request's card selector (INTERFACES.md "Which card"). `session` is the open
+/// session's card when the request named it (the dispatcher checked the id).
+pub fn resolve<'s>(
+    selector: &CardSelector,
+    session: Option<&'s mut ExclusiveCard>,
+    need: Need,
+) -> Result<Resolved<'s>, HostError> {
+    if let (CardSelector::Session(_), Some(card)) = (selector, session) {
+        let mut target = Target::Session(card);
+        let certificate = match need {
+            Need::Key(slot) => Some(
+                target
+                    .operate(|piv| piv.read_certificate(slot))?
+                    .ok_or(CardError::ObjectNotFound)?,
+            ),
+            Need::Piv => None,
         };
-        if card.transaction(|_| Ok(())).is_ok() {
-            log::info!(
-                "{}: PIV card without an authentication certificate",
-                reader.name
-            );
-            return Ok(card);
+        return Ok(Resolved {
+            target,
+            certificate,
+        });
+    }
+    let pcsc = Pcsc::establish()?;
+    let readers = pcsc.readers()?;
+    if readers.is_empty() {
+        return Err(CardError::NoReader.into());
+    }
+    let with_card: Vec<_> = readers.iter().filter(|r| r.atr.is_some()).collect();
+    if with_card.is_empty() {
+        return Err(CardError::NoCard.into());
+    }
+    let wanted = match selector {
+        CardSelector::Reader(name) => {
+            let reader = readers
+                .iter()
+                .find(|r| &r.name == name)
+                .ok_or(CardError::NoReader)?;
+            if reader.atr.is_none() {
+                return Err(CardError::NoCard.into());
+            }
+            let mut card = pcsc.connect(name)?;
+            let certificate = read_needed(&mut card, need, None)?;
+            return Ok(shared(card, certificate));
+        }
+        CardSelector::Certificate(der) => Some(der.as_slice()),
+        CardSelector::Any | CardSelector::Session(_) => None,
+    };
+    let mut candidates = Vec::new();
+    let mut last_error = None;
+    for reader in &with_card {
+        let found = pcsc
+            .connect(&reader.name)
+            .and_then(|mut card| read_needed(&mut card, need, wanted).map(|c| (card, c)));
+        match found {
+            Ok((card, certificate)) => candidates.push(shared(card, certificate)),
+            Err(CardError::ObjectNotFound) => {
+                log::debug!("{}: not the card asked for", reader.name)
+            }
+            Err(e) => {
+                log::debug!("{}: {e}", reader.name);
+                last_error = Some(e);
+            }
         }
     }
-    Err(CardError::UnsupportedCard.into())
+    match candidates.len() {
+        1 => Ok(candidates.remove(0)),
+        0 => Err(match (last_error, with_card.len()) {
+            // One card only and it failed for a reason (removed, busy, not PIV): say that.
+            (Some(e), 1) => e.into(),
+            _ => HostError::wire(
+                ErrorCode::CertificateNotFound,
+                "No card in the readers holds the certificate asked for. Insert the right card.",
+            ),
+        }),
+        n => {
+            log::info!("{n} cards could serve the request; none was chosen");
+            Err(HostError::wire(
+                ErrorCode::InvalidRequest,
+                "Several smartcards are inserted. Choose the card to use, or remove the others.",
+            ))
+        }
+    }
+}
+
+fn shared<'s>(card: PcscCard, certificate: Option<Vec<u8>>) -> Resolved<'s> {
+    Resolved {
+        target: Target::Shared(card),
+        certificate,
+    }
+}
+
+/// In one transaction: whether this card is the one `wanted` names (its 9A or 9C certificate)
+/// and has what `need` asks; `ObjectNotFound` when it is not. Returns the certificate of
+/// `Need::Key`'s slot. Reads 9C only when 9A did not decide.
+fn read_needed(
+    card: &mut PcscCard,
+    need: Need,
+    wanted: Option<&[u8]>,
+) -> Result<Option<Vec<u8>>, CardError> {
+    card.transaction(|piv| {
+        let first = match need {
+            Need::Key(slot) => slot,
+            Need::Piv => Slot::Authentication,
+        };
+        let in_first = if need == Need::Piv && wanted.is_none() {
+            None
+        } else {
+            piv.read_certificate(first)?
+        };
+        let matched = match wanted {
+            None => true,
+            Some(w) if in_first.as_deref() == Some(w) => true,
+            Some(w) => {
+                let other = if first == Slot::Signature {
+                    Slot::Authentication
+                } else {
+                    Slot::Signature
+                };
+                piv.read_certificate(other)?.as_deref() == Some(w)
+            }
+        };
+        match need {
+            _ if !matched => Err(CardError::ObjectNotFound),
+            Need::Key(_) => in_first.map(Some).ok_or(CardError::ObjectNotFound),
+            Need::Piv => Ok(None),
+        }
+    })
 }
 
 /// VERIFY then sign `digest` with the key in `slot` of the chosen card, in one transaction.
@@ -107,7 +244,7 @@ fn first_piv_card(pcsc: &Pcsc) -> Result<PcscCard, HostError> {
 /// a card swapped since then invalidates the handle (PC/SC reports it removed, not reset), so
 /// the operation fails with ERR_CARD_REMOVED instead of signing with another card's key.
 pub fn verify_and_sign(
-    chosen: &mut ChosenCard,
+    target: &mut Target<'_>,
     slot: Slot,
     algorithm: Algorithm,
     hash: HashAlgorithm,
@@ -115,7 +252,7 @@ pub fn verify_and_sign(
     pin: &[u8],
 ) -> Result<Vec<u8>, CardError> {
     let mut once = VerifyOnce::default();
-    chosen.card.transaction(|piv| {
+    target.operate(|piv| {
         once.verify(piv, pin)?;
         sign_digest(piv, slot, algorithm, hash, digest)
     })

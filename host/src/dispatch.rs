@@ -5,7 +5,10 @@ use crate::config::Config;
 use crate::errors::HostError;
 use crate::framing::{self, FrameError, FrameWriter, Incoming};
 use crate::handlers::{self, watch::Watch};
-use carecard_protocol::{parse_request, Command, ErrorCode, OriginPolicy, Response, WireError};
+use crate::session::Sessions;
+use carecard_protocol::{
+    parse_request, Command, ErrorCode, OriginPolicy, Response, SessionId, WireError,
+};
 use serde_json::Value;
 use std::io::Read;
 use std::sync::Arc;
@@ -26,6 +29,8 @@ pub struct Host {
     writer: Arc<FrameWriter>,
     policy: OriginPolicy,
     watch: Option<Watch>,
+    /// The card session of multi-step card management; dropped (card reset) with the host.
+    sessions: Sessions,
 }
 
 impl Host {
@@ -36,6 +41,7 @@ impl Host {
                 developer_mode: config.developer_mode,
             },
             watch: None,
+            sessions: Sessions::new(),
         }
     }
 
@@ -135,17 +141,57 @@ impl Host {
     }
 
     fn run(&mut self, command: Command) -> Result<Value, WireError> {
-        let result = match command {
-            Command::Status => handlers::status::handle(),
-            Command::Certificates => handlers::certificates::handle(),
-            Command::Authenticate(args) => handlers::authenticate::handle(args),
-            Command::Sign(args) => handlers::sign::handle(args),
-            Command::PinStatus(args) => handlers::pin_status::handle(args),
-            Command::ChangePin(args) => handlers::change_pin::handle(args),
-            Command::Unlock(args) => handlers::unlock::handle(args),
-            Command::Watch => self.start_watch(),
+        let result = match command.session().cloned() {
+            Some(id) => self.run_in_session(&id, command),
+            None => self.run_shared(command),
         };
         result.map_err(HostError::into_wire)
+    }
+
+    fn run_shared(&mut self, command: Command) -> Result<Value, HostError> {
+        match command {
+            Command::Status => handlers::status::handle(),
+            Command::Certificates => handlers::certificates::handle(),
+            Command::Cards => handlers::cards::handle(),
+            Command::Authenticate(args) => handlers::authenticate::handle(args, None),
+            Command::Sign(args) => handlers::sign::handle(args),
+            Command::PinStatus(args) => handlers::pin_status::handle(args, None),
+            Command::ChangePin(args) => handlers::change_pin::handle(args, None),
+            Command::Unlock(args) => handlers::unlock::handle(args, None),
+            Command::Watch => self.start_watch(),
+            Command::SessionOpen(args) => handlers::session::open(args, &mut self.sessions),
+            // Every other command names a session, so it never arrives here.
+            other => Err(HostError::wire(
+                ErrorCode::InvalidRequest,
+                format!("{} needs a card session", other.name()),
+            )),
+        }
+    }
+
+    /// A command naming the card session runs on the session's card, under its lock.
+    fn run_in_session(&mut self, id: &SessionId, command: Command) -> Result<Value, HostError> {
+        use handlers::management as m;
+        if let Command::SessionClose(id) = &command {
+            return handlers::session::close(id, &self.sessions);
+        }
+        self.sessions.with(id, |session| match command {
+            Command::Authenticate(args) => {
+                handlers::authenticate::handle(args, Some(&mut session.card))
+            }
+            Command::PinStatus(args) => handlers::pin_status::handle(args, Some(&mut session.card)),
+            Command::ChangePin(args) => handlers::change_pin::handle(args, Some(&mut session.card)),
+            Command::Unlock(args) => handlers::unlock::handle(args, Some(&mut session.card)),
+            Command::VerifyPin(args) => m::verify_pin(args, session),
+            Command::ManagementAuthenticate(args) => m::management_authenticate(args, session),
+            Command::GenerateKey(args) => m::generate_key(args, session),
+            Command::ProvePossession(args) => m::prove_possession(args, session),
+            Command::WriteCertificate(args) => m::write_certificate(args, session),
+            Command::PutData(args) => m::put_data(args, session),
+            other => Err(HostError::wire(
+                ErrorCode::InvalidRequest,
+                format!("{} does not run in a card session", other.name()),
+            )),
+        })
     }
 
     fn start_watch(&mut self) -> Result<Value, HostError> {

@@ -13,6 +13,14 @@ pub enum HostError {
     Wire(WireError),
 }
 
+/// A value from the card or the peer that failed the protocol's checks (a certificate to write,
+/// a generated key).
+impl From<carecard_protocol::ValidationError> for HostError {
+    fn from(e: carecard_protocol::ValidationError) -> Self {
+        HostError::Wire(e.to_wire())
+    }
+}
+
 impl From<WireError> for HostError {
     fn from(e: WireError) -> Self {
         HostError::Wire(e)

@@ -12,7 +12,9 @@ mod dispatch;
 mod errors;
 mod framing;
 mod handlers;
+mod journal;
 mod logging;
+mod session;
 
 use carecard_protocol::{ErrorCode, Response, WireError};
 use config::{Config, OriginError};

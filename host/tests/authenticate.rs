@@ -226,14 +226,19 @@ fn the_certificate_argument_picks_the_card() {
     assert_eq!(reply["result"]["unverifiedCertificate"], second);
     verify_token(&reply["result"], ORIGIN, &nonce()).unwrap_or_else(|e| panic!("{e}: {reply}"));
 
-    // Without the argument, the first card is used (and the choice logged).
-    let reply = authenticate(&mut host, DEFAULT_PIN);
-    assert_eq!(reply["result"]["algorithm"], json!("ES256"), "{reply}");
+    // Without the argument two cards are ambiguous: refused before any PIN try is spent.
+    let reply = authenticate(&mut host, "000000");
+    assert_eq!(code(&reply), "ERR_INVALID_REQUEST", "{reply}");
     assert!(
-        host.log_text().contains("using the first"),
-        "{}",
-        host.log_text()
+        reply["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("Several smartcards")),
+        "{reply}"
     );
+    for reader in [stack.reader(0), stack.reader(1)] {
+        let status = host.command("pin-status", json!({"reader": reader}));
+        assert_eq!(status["result"]["pinRetriesLeft"], json!(3), "{status}");
+    }
 
     // A certificate no card holds.
     let other = Stack::start().expect("stack");

@@ -19,7 +19,7 @@ pub mod transport;
 pub mod watch;
 
 pub use error::CardError;
-pub use pcsc_backend::{Pcsc, PcscCard, ReaderInfo};
+pub use pcsc_backend::{ExclusiveCard, Pcsc, PcscCard, ReaderInfo};
 pub use piv::{Algorithm, PinStatus, Piv, Slot};
 pub use signing::{sign_digest, HashAlgorithm};
 pub use watch::ReaderWatcher;

@@ -87,6 +87,19 @@ impl Piv<'_> {
         self.put_object(tag, &object)
     }
 
+    /// The PUK's retry counter from a VERIFY of reference 81 without data, which spends no
+    /// try. `None` when the card does not report it (SP 800-73-4 does not require it).
+    pub fn puk_retries(&mut self) -> Result<Option<u8>, CardError> {
+        let response = self.transmit(&Command::new(0x00, 0x20, 0x00, 0x81))?;
+        Ok(if let Some(n) = response.sw.retries_left() {
+            Some(n)
+        } else if response.sw.is_blocked() {
+            Some(0)
+        } else {
+            None
+        })
+    }
+
     /// PUT DATA `5C <tag> 53 <contents>`.
     pub fn put_object(&mut self, tag: u32, contents: &[u8]) -> Result<(), CardError> {
         let mut data = tlv::encode(0x5C, &object_id(tag));

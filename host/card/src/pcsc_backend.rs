@@ -76,6 +76,81 @@ impl Pcsc {
             reader: reader.to_owned(),
         })
     }
+
+    /// Opens the card in `reader` for this process alone (a card session for multi-step card
+    /// management): no other application can use or reset it until the [`ExclusiveCard`] is
+    /// dropped, which resets the card. `CardBusy` when another application holds it.
+    pub fn connect_exclusive(&self, reader: &str) -> Result<ExclusiveCard, CardError> {
+        let name = CString::new(reader).map_err(|_| CardError::NoReader)?;
+        let card = self
+            .context
+            .connect(&name, ShareMode::Exclusive, Protocols::ANY)
+            .map_err(map_error)?;
+        let mut exclusive = ExclusiveCard {
+            card: Some(card),
+            reader: reader.to_owned(),
+        };
+        exclusive.operate(|piv| piv.select())?;
+        Ok(exclusive)
+    }
+}
+
+/// A card held exclusively across several requests (INTERFACES.md "Card sessions"). Its
+/// security state — a verified PIN, an authenticated management key — lasts from operation to
+/// operation, and ends when this is dropped: the card is disconnected with a reset.
+pub struct ExclusiveCard {
+    /// Always `Some` until drop.
+    card: Option<Card>,
+    reader: String,
+}
+
+impl fmt::Debug for ExclusiveCard {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ExclusiveCard")
+            .field("reader", &self.reader)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ExclusiveCard {
+    pub fn reader(&self) -> &str {
+        &self.reader
+    }
+
+    /// Runs one operation. No transaction and no SELECT: nobody else can reach the card, and
+    /// selecting again would end the security state the session exists to keep.
+    pub fn operate<T, F>(&mut self, operation: F) -> Result<T, CardError>
+    where
+        F: FnOnce(&mut Piv<'_>) -> Result<T, CardError>,
+    {
+        let card = self
+            .card
+            .as_ref()
+            .ok_or_else(|| CardError::Pcsc("card handle already closed".into()))?;
+        let mut transport = PcscTransport { card };
+        let mut piv = Piv::new(&mut transport);
+        operation(&mut piv)
+    }
+
+    /// Whether the card is still in the reader and this handle still valid.
+    pub fn is_present(&self) -> bool {
+        self.card.as_ref().is_some_and(|card| {
+            card.status2_owned()
+                .is_ok_and(|s| s.status().contains(pcsc::Status::PRESENT))
+        })
+    }
+}
+
+impl Drop for ExclusiveCard {
+    fn drop(&mut self) {
+        // The reset clears the verified PIN and the management-key authentication, so nothing
+        // of the session outlives it.
+        if let Some(card) = self.card.take() {
+            if let Err((_, e)) = card.disconnect(Disposition::ResetCard) {
+                log::debug!("disconnecting from {}: {e}", self.reader);
+            }
+        }
+    }
 }
 
 /// A connected card.

@@ -9,25 +9,49 @@ use serde_json::{Map, Value};
 
 use crate::error::{ErrorCode, WireError};
 use crate::hash::HashFunction;
+use crate::management::{
+    parse_key_slot, CardSelector, DataObject, KeyType, ManagementAlgorithm, SessionId,
+};
 use crate::nonce::validate_challenge_nonce;
 use crate::origin::{Origin, OriginPolicy};
 use crate::pin::Pin;
+use crate::results::CertificateSlot;
 use crate::validation::ValidationError;
 
 /// Refuse base64 arguments longer than this before decoding (a certificate is a few KiB;
 /// frames are capped at 64 KiB anyway).
 const MAX_BASE64_LEN: usize = 64 * 1024;
+/// A reader name as PC/SC gives it is well under this.
+const MAX_READER_LEN: usize = 128;
+/// The `7C` contents of one 9B authentication step: witness/challenge/response items of at most
+/// 16 bytes each, with their headers.
+const MAX_TEMPLATE: usize = 64;
+/// Proof-of-possession challenges: 16 to 64 random bytes from the server.
+const CHALLENGE_LEN: std::ops::RangeInclusive<usize> = 16..=64;
+/// A certificate object holds at most 16 KiB (the card crate's limit too).
+const MAX_CERTIFICATE: usize = 16 * 1024;
+/// CHUID, CCC and printed information are a few hundred bytes.
+const MAX_DATA_OBJECT: usize = 4 * 1024;
 
 #[derive(Debug, Clone)]
 pub enum Command {
     Status,
     Certificates,
+    Cards,
     Authenticate(AuthenticateArgs),
     Sign(SignArgs),
     PinStatus(PinStatusArgs),
     ChangePin(ChangePinArgs),
     Unlock(UnlockArgs),
     Watch,
+    SessionOpen(SessionOpenArgs),
+    SessionClose(SessionId),
+    VerifyPin(VerifyPinArgs),
+    ManagementAuthenticate(ManagementAuthenticateArgs),
+    GenerateKey(GenerateKeyArgs),
+    ProvePossession(ProvePossessionArgs),
+    WriteCertificate(WriteCertificateArgs),
+    PutData(PutDataArgs),
 }
 
 #[derive(Debug, Clone)]
@@ -35,8 +59,7 @@ pub struct AuthenticateArgs {
     pub origin: Origin,
     pub challenge_nonce: String,
     pub pin: Pin,
-    /// DER of the certificate that picks the card; `None`: the only card present.
-    pub certificate: Option<Vec<u8>>,
+    pub card: CardSelector,
 }
 
 #[derive(Debug, Clone)]
@@ -45,39 +68,79 @@ pub struct SignArgs {
     /// The digest to sign; its length matches `hash_function`.
     pub hash: Vec<u8>,
     pub hash_function: HashFunction,
-    /// DER of the signing certificate.
+    /// DER of the signing certificate: it names the card and the key.
     pub certificate: Vec<u8>,
     pub pin: Pin,
 }
 
 #[derive(Debug, Clone)]
 pub struct PinStatusArgs {
-    pub certificate: Option<Vec<u8>>,
+    pub card: CardSelector,
 }
 
 #[derive(Debug, Clone)]
 pub struct ChangePinArgs {
     pub pin: Pin,
     pub new_pin: Pin,
+    pub card: CardSelector,
 }
 
 #[derive(Debug, Clone)]
 pub struct UnlockArgs {
     pub puk: Pin,
     pub new_pin: Pin,
+    pub card: CardSelector,
 }
 
-/// Every command name the host serves.
-pub const COMMAND_NAMES: [&str; 8] = [
-    "status",
-    "certificates",
-    "authenticate",
-    "sign",
-    "pin-status",
-    "change-pin",
-    "unlock",
-    "watch",
-];
+/// `session-open`: the card by certificate or reader (never by another session).
+#[derive(Debug, Clone)]
+pub struct SessionOpenArgs {
+    pub card: CardSelector,
+}
+
+#[derive(Debug, Clone)]
+pub struct VerifyPinArgs {
+    pub session: SessionId,
+    pub pin: Pin,
+}
+
+#[derive(Debug, Clone)]
+pub struct ManagementAuthenticateArgs {
+    pub session: SessionId,
+    pub algorithm: ManagementAlgorithm,
+    /// Contents of the `7C` template the server built (witness, challenge or response items).
+    pub template: Vec<u8>,
+}
+
+#[derive(Debug, Clone)]
+pub struct GenerateKeyArgs {
+    pub session: SessionId,
+    pub slot: CertificateSlot,
+    pub algorithm: KeyType,
+}
+
+#[derive(Debug, Clone)]
+pub struct ProvePossessionArgs {
+    pub session: SessionId,
+    pub slot: CertificateSlot,
+    /// The server's challenge; the card signs its hash with the slot's (new) key.
+    pub challenge: Vec<u8>,
+    pub pin: Pin,
+}
+
+#[derive(Debug, Clone)]
+pub struct WriteCertificateArgs {
+    pub session: SessionId,
+    pub slot: CertificateSlot,
+    pub certificate: Vec<u8>,
+}
+
+#[derive(Debug, Clone)]
+pub struct PutDataArgs {
+    pub session: SessionId,
+    pub object: DataObject,
+    pub data: Vec<u8>,
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kind {
@@ -89,6 +152,15 @@ enum Kind {
     Certificate,
     Hash,
     HashFunction,
+    Reader,
+    Session,
+    KeySlot,
+    KeyType,
+    ManagementAlgorithm,
+    Template,
+    Challenge,
+    DataObject,
+    Data,
 }
 
 impl Kind {
@@ -120,44 +192,246 @@ const fn opt(name: &'static str, kind: Kind) -> Arg {
     }
 }
 
-/// The arguments of each command, or `None` for an unknown command.
-fn spec(command: &str) -> Option<&'static [Arg]> {
-    const NONE: &[Arg] = &[];
-    const AUTHENTICATE: &[Arg] = &[
-        req("origin", Kind::Origin),
-        req("challengeNonce", Kind::Nonce),
-        req("pin", Kind::Pin),
-        opt("certificate", Kind::Certificate),
-    ];
-    const SIGN: &[Arg] = &[
-        req("origin", Kind::Origin),
-        req("hash", Kind::Hash),
-        req("hashFunction", Kind::HashFunction),
-        req("certificate", Kind::Certificate),
-        req("pin", Kind::Pin),
-    ];
-    const PIN_STATUS: &[Arg] = &[opt("certificate", Kind::Certificate)];
-    const CHANGE_PIN: &[Arg] = &[req("pin", Kind::Pin), req("newPin", Kind::NewPin)];
-    const UNLOCK: &[Arg] = &[req("puk", Kind::Puk), req("newPin", Kind::NewPin)];
-    match command {
-        "status" | "certificates" | "watch" => Some(NONE),
-        "authenticate" => Some(AUTHENTICATE),
-        "sign" => Some(SIGN),
-        "pin-status" => Some(PIN_STATUS),
-        "change-pin" => Some(CHANGE_PIN),
-        "unlock" => Some(UNLOCK),
-        _ => None,
-    }
+/// The three ways of naming a card; a request gives at most one.
+const SELECTORS: [&str; 3] = ["certificate", "reader", "session"];
+const BY_CERTIFICATE: Arg = opt("certificate", Kind::Certificate);
+const BY_READER: Arg = opt("reader", Kind::Reader);
+const BY_SESSION: Arg = opt("session", Kind::Session);
+const IN_SESSION: Arg = req("session", Kind::Session);
+
+/// One command: its wire name, its arguments, and how the validated arguments become the typed
+/// command. Every other list of commands is derived from this table.
+struct Spec {
+    name: &'static str,
+    args: &'static [Arg],
+    build: fn(&mut Fields) -> Result<Command, ValidationError>,
+}
+
+const SPECS: &[Spec] = &[
+    Spec {
+        name: "status",
+        args: &[],
+        build: |_| Ok(Command::Status),
+    },
+    Spec {
+        name: "certificates",
+        args: &[],
+        build: |_| Ok(Command::Certificates),
+    },
+    Spec {
+        name: "cards",
+        args: &[],
+        build: |_| Ok(Command::Cards),
+    },
+    Spec {
+        name: "authenticate",
+        args: &[
+            req("origin", Kind::Origin),
+            req("challengeNonce", Kind::Nonce),
+            req("pin", Kind::Pin),
+            BY_CERTIFICATE,
+            BY_READER,
+            BY_SESSION,
+        ],
+        build: |f| {
+            Ok(Command::Authenticate(AuthenticateArgs {
+                origin: f.origin("origin")?,
+                challenge_nonce: f.text("challengeNonce")?,
+                pin: f.pin("pin")?,
+                card: f.card()?,
+            }))
+        },
+    },
+    Spec {
+        name: "sign",
+        args: &[
+            req("origin", Kind::Origin),
+            req("hash", Kind::Hash),
+            req("hashFunction", Kind::HashFunction),
+            req("certificate", Kind::Certificate),
+            req("pin", Kind::Pin),
+        ],
+        build: |f| {
+            Ok(Command::Sign(SignArgs {
+                origin: f.origin("origin")?,
+                hash: f.bytes("hash")?,
+                hash_function: f.hash_function("hashFunction")?,
+                certificate: f.bytes("certificate")?,
+                pin: f.pin("pin")?,
+            }))
+        },
+    },
+    Spec {
+        name: "pin-status",
+        args: &[BY_CERTIFICATE, BY_READER, BY_SESSION],
+        build: |f| Ok(Command::PinStatus(PinStatusArgs { card: f.card()? })),
+    },
+    Spec {
+        name: "change-pin",
+        args: &[
+            req("pin", Kind::Pin),
+            req("newPin", Kind::NewPin),
+            BY_CERTIFICATE,
+            BY_READER,
+            BY_SESSION,
+        ],
+        build: |f| {
+            Ok(Command::ChangePin(ChangePinArgs {
+                pin: f.pin("pin")?,
+                new_pin: f.pin("newPin")?,
+                card: f.card()?,
+            }))
+        },
+    },
+    Spec {
+        name: "unlock",
+        args: &[
+            req("puk", Kind::Puk),
+            req("newPin", Kind::NewPin),
+            BY_CERTIFICATE,
+            BY_READER,
+            BY_SESSION,
+        ],
+        build: |f| {
+            Ok(Command::Unlock(UnlockArgs {
+                puk: f.pin("puk")?,
+                new_pin: f.pin("newPin")?,
+                card: f.card()?,
+            }))
+        },
+    },
+    Spec {
+        name: "watch",
+        args: &[],
+        build: |_| Ok(Command::Watch),
+    },
+    Spec {
+        name: "session-open",
+        args: &[BY_CERTIFICATE, BY_READER],
+        build: |f| Ok(Command::SessionOpen(SessionOpenArgs { card: f.card()? })),
+    },
+    Spec {
+        name: "session-close",
+        args: &[IN_SESSION],
+        build: |f| Ok(Command::SessionClose(f.session()?)),
+    },
+    Spec {
+        name: "verify-pin",
+        args: &[IN_SESSION, req("pin", Kind::Pin)],
+        build: |f| {
+            Ok(Command::VerifyPin(VerifyPinArgs {
+                session: f.session()?,
+                pin: f.pin("pin")?,
+            }))
+        },
+    },
+    Spec {
+        name: "management-authenticate",
+        args: &[
+            IN_SESSION,
+            req("algorithm", Kind::ManagementAlgorithm),
+            req("template", Kind::Template),
+        ],
+        build: |f| {
+            Ok(Command::ManagementAuthenticate(
+                ManagementAuthenticateArgs {
+                    session: f.session()?,
+                    algorithm: f.management_algorithm("algorithm")?,
+                    template: f.bytes("template")?,
+                },
+            ))
+        },
+    },
+    Spec {
+        name: "generate-key",
+        args: &[
+            IN_SESSION,
+            req("slot", Kind::KeySlot),
+            req("algorithm", Kind::KeyType),
+        ],
+        build: |f| {
+            Ok(Command::GenerateKey(GenerateKeyArgs {
+                session: f.session()?,
+                slot: f.key_slot("slot")?,
+                algorithm: f.key_type("algorithm")?,
+            }))
+        },
+    },
+    Spec {
+        name: "prove-possession",
+        args: &[
+            IN_SESSION,
+            req("slot", Kind::KeySlot),
+            req("challenge", Kind::Challenge),
+            req("pin", Kind::Pin),
+        ],
+        build: |f| {
+            Ok(Command::ProvePossession(ProvePossessionArgs {
+                session: f.session()?,
+                slot: f.key_slot("slot")?,
+                challenge: f.bytes("challenge")?,
+                pin: f.pin("pin")?,
+            }))
+        },
+    },
+    Spec {
+        name: "write-certificate",
+        args: &[
+            IN_SESSION,
+            req("slot", Kind::KeySlot),
+            req("certificate", Kind::Certificate),
+        ],
+        build: |f| {
+            Ok(Command::WriteCertificate(WriteCertificateArgs {
+                session: f.session()?,
+                slot: f.key_slot("slot")?,
+                certificate: f.bytes("certificate")?,
+            }))
+        },
+    },
+    Spec {
+        name: "put-data",
+        args: &[
+            IN_SESSION,
+            req("object", Kind::DataObject),
+            req("data", Kind::Data),
+        ],
+        build: |f| {
+            Ok(Command::PutData(PutDataArgs {
+                session: f.session()?,
+                object: f.data_object("object")?,
+                data: f.bytes("data")?,
+            }))
+        },
+    },
+];
+
+fn find_spec(command: &str) -> Option<&'static Spec> {
+    SPECS.iter().find(|s| s.name == command)
+}
+
+/// Every command name the host serves, in the table's order.
+pub fn command_names() -> impl Iterator<Item = &'static str> {
+    SPECS.iter().map(|s| s.name)
 }
 
 /// Whether the command takes an `origin` argument (the extension inserts it from the sender tab).
 pub fn command_takes_origin(command: &str) -> bool {
-    spec(command).is_some_and(|args| args.iter().any(|a| a.kind == Kind::Origin))
+    find_spec(command).is_some_and(|s| s.args.iter().any(|a| a.kind == Kind::Origin))
+}
+
+/// Card-management commands: `session-open` and every command that runs only inside a card
+/// session. The extension serves them only to the policy's card-management origins.
+pub fn is_management_command(command: &str) -> bool {
+    command == "session-open"
+        || find_spec(command)
+            .is_some_and(|s| s.args.iter().any(|a| a.required && a.kind == Kind::Session))
 }
 
 /// One validated argument.
 enum Parsed {
     Origin(Origin),
+    /// Text kept as given (nonce, reader) or in its one wire spelling (enumerations).
     Text(String),
     Secret(Pin),
     Bytes(Vec<u8>),
@@ -183,6 +457,20 @@ fn unknown_command(command: &str) -> WireError {
     WireError::new(code, format!("{} (\"{shown}\")", code.default_message()))
 }
 
+/// Checks an enumerated argument against its wire spellings.
+fn one_of(
+    arg: &Arg,
+    value: &str,
+    known: bool,
+    problem: &'static str,
+) -> Result<Parsed, ValidationError> {
+    if known {
+        Ok(Parsed::Text(value.to_owned()))
+    } else {
+        Err(ValidationError::argument(arg.name, problem))
+    }
+}
+
 fn parse_one(arg: &Arg, value: &str, policy: &OriginPolicy) -> Result<Parsed, ValidationError> {
     Ok(match arg.kind {
         Kind::Origin => Parsed::Origin(Origin::parse(value, policy)?),
@@ -193,13 +481,57 @@ fn parse_one(arg: &Arg, value: &str, policy: &OriginPolicy) -> Result<Parsed, Va
         Kind::Pin => Parsed::Secret(Pin::entered(value)?),
         Kind::NewPin => Parsed::Secret(Pin::new_pin(value)?),
         Kind::Puk => Parsed::Secret(Pin::puk(value)?),
-        Kind::Certificate | Kind::Hash => Parsed::Bytes(decode_base64(arg.name, value)?),
+        Kind::Certificate => Parsed::Bytes(decode_sized(arg.name, value, 1..=MAX_CERTIFICATE)?),
+        Kind::Hash => Parsed::Bytes(decode_base64(arg.name, value)?),
+        Kind::Template => Parsed::Bytes(decode_sized(arg.name, value, 1..=MAX_TEMPLATE)?),
+        Kind::Challenge => Parsed::Bytes(decode_sized(arg.name, value, CHALLENGE_LEN)?),
+        Kind::Data => Parsed::Bytes(decode_sized(arg.name, value, 1..=MAX_DATA_OBJECT)?),
         Kind::HashFunction => Parsed::Hash(HashFunction::from_wire(value).ok_or(
             ValidationError::argument(
                 "hashFunction",
                 "must be one of SHA-224, SHA-256, SHA-384, SHA-512",
             ),
         )?),
+        Kind::Reader => {
+            let printable = value.chars().all(|c| !c.is_control());
+            if value.is_empty() || value.len() > MAX_READER_LEN || !printable {
+                return Err(ValidationError::argument(
+                    arg.name,
+                    "must be a reader name of 1 to 128 printable characters",
+                ));
+            }
+            Parsed::Text(value.to_owned())
+        }
+        Kind::Session => one_of(
+            arg,
+            value,
+            SessionId::parse(value).is_some(),
+            "is not a card session id",
+        )?,
+        Kind::KeySlot => one_of(
+            arg,
+            value,
+            parse_key_slot(value).is_some(),
+            "must be 9A or 9C",
+        )?,
+        Kind::KeyType => one_of(
+            arg,
+            value,
+            KeyType::from_wire(value).is_some(),
+            "must be RSA2048, P256 or P384",
+        )?,
+        Kind::ManagementAlgorithm => one_of(
+            arg,
+            value,
+            ManagementAlgorithm::from_wire(value).is_some(),
+            "must be 3DES, AES128, AES192 or AES256",
+        )?,
+        Kind::DataObject => one_of(
+            arg,
+            value,
+            DataObject::from_wire(value).is_some(),
+            "must be CHUID, CCC or PRINTED",
+        )?,
     })
 }
 
@@ -217,6 +549,23 @@ fn decode_base64(field: &'static str, value: &str) -> Result<Vec<u8>, Validation
     }
 }
 
+/// Base64 whose decoded size must lie in `range` (checked on the encoded length first, so a
+/// peer's claim is never decoded past the limit).
+fn decode_sized(
+    field: &'static str,
+    value: &str,
+    range: std::ops::RangeInclusive<usize>,
+) -> Result<Vec<u8>, ValidationError> {
+    if value.len() > range.end().div_ceil(3) * 4 {
+        return Err(ValidationError::argument(field, "is too long"));
+    }
+    let bytes = decode_base64(field, value)?;
+    if !range.contains(&bytes.len()) {
+        return Err(ValidationError::argument(field, "has the wrong length"));
+    }
+    Ok(bytes)
+}
+
 /// Validates every argument the command takes; unknown arguments are ignored.
 fn validate(
     command: &str,
@@ -224,7 +573,7 @@ fn validate(
     policy: &OriginPolicy,
     pins: Pins,
 ) -> Result<Vec<(&'static str, Parsed)>, WireError> {
-    let spec = spec(command).ok_or_else(|| unknown_command(command))?;
+    let spec = find_spec(command).ok_or_else(|| unknown_command(command))?;
     let empty = Map::new();
     let object = match arguments {
         Value::Object(map) => map,
@@ -233,8 +582,8 @@ fn validate(
             return Err(ValidationError::argument("arguments", "must be a JSON object").into());
         }
     };
-    let mut parsed = Vec::with_capacity(spec.len());
-    for arg in spec {
+    let mut parsed = Vec::with_capacity(spec.args.len());
+    for arg in spec.args {
         match object.get(arg.name) {
             None | Some(Value::Null) => {
                 let may_come_later = pins == Pins::Later && arg.kind.is_secret();
@@ -246,8 +595,31 @@ fn validate(
             Some(_) => return Err(ValidationError::argument(arg.name, "must be a string").into()),
         }
     }
+    check_one_selector(spec, &parsed)?;
     check_hash_length(&parsed)?;
     Ok(parsed)
+}
+
+/// A request names its card one way at most. Only the optional selectors are alternatives: a
+/// required `session` or `certificate` (`sign`, `write-certificate`) is part of the command.
+fn check_one_selector(
+    spec: &Spec,
+    parsed: &[(&'static str, Parsed)],
+) -> Result<(), ValidationError> {
+    let is_alternative = |name: &str| {
+        SELECTORS.contains(&name) && spec.args.iter().any(|a| a.name == name && !a.required)
+    };
+    let given = parsed
+        .iter()
+        .filter(|(name, _)| is_alternative(name))
+        .count();
+    if given > 1 {
+        return Err(ValidationError::argument(
+            "certificate",
+            "cannot be combined with reader or session: name the card one way",
+        ));
+    }
+    Ok(())
 }
 
 /// DESIGN.md `sign`: the hash must be exactly as long as its hash function's output.
@@ -282,6 +654,10 @@ impl Fields {
         Ok(self.0.swap_remove(index).1)
     }
 
+    fn has(&self, name: &str) -> bool {
+        self.0.iter().any(|(n, _)| *n == name)
+    }
+
     fn origin(&mut self, name: &'static str) -> Result<Origin, ValidationError> {
         match self.take(name)? {
             Parsed::Origin(o) => Ok(o),
@@ -310,19 +686,57 @@ impl Fields {
         }
     }
 
-    fn optional_bytes(&mut self, name: &'static str) -> Result<Option<Vec<u8>>, ValidationError> {
-        if self.0.iter().any(|(n, _)| *n == name) {
-            self.bytes(name).map(Some)
-        } else {
-            Ok(None)
-        }
-    }
-
     fn hash_function(&mut self, name: &'static str) -> Result<HashFunction, ValidationError> {
         match self.take(name)? {
             Parsed::Hash(h) => Ok(h),
             _ => Err(ValidationError::argument(name, "has the wrong type")),
         }
+    }
+
+    /// An enumerated argument, already checked against its spellings by `parse_one`.
+    fn enumerated<T>(
+        &mut self,
+        name: &'static str,
+        from_wire: impl Fn(&str) -> Option<T>,
+    ) -> Result<T, ValidationError> {
+        let text = self.text(name)?;
+        from_wire(&text).ok_or(ValidationError::argument(name, "has an unknown value"))
+    }
+
+    fn session(&mut self) -> Result<SessionId, ValidationError> {
+        self.enumerated("session", SessionId::parse)
+    }
+
+    fn key_slot(&mut self, name: &'static str) -> Result<CertificateSlot, ValidationError> {
+        self.enumerated(name, parse_key_slot)
+    }
+
+    fn key_type(&mut self, name: &'static str) -> Result<KeyType, ValidationError> {
+        self.enumerated(name, KeyType::from_wire)
+    }
+
+    fn management_algorithm(
+        &mut self,
+        name: &'static str,
+    ) -> Result<ManagementAlgorithm, ValidationError> {
+        self.enumerated(name, ManagementAlgorithm::from_wire)
+    }
+
+    fn data_object(&mut self, name: &'static str) -> Result<DataObject, ValidationError> {
+        self.enumerated(name, DataObject::from_wire)
+    }
+
+    /// The card selector (at most one was given: `check_one_selector`).
+    fn card(&mut self) -> Result<CardSelector, ValidationError> {
+        Ok(if self.has("certificate") {
+            CardSelector::Certificate(self.bytes("certificate")?)
+        } else if self.has("reader") {
+            CardSelector::Reader(self.text("reader")?)
+        } else if self.has("session") {
+            CardSelector::Session(self.session()?)
+        } else {
+            CardSelector::Any
+        })
     }
 }
 
@@ -330,45 +744,16 @@ impl Command {
     /// Validates a request's command and arguments.
     ///
     /// Unknown command → `ERR_UNKNOWN_COMMAND`; missing, ill-typed or malformed argument
-    /// (origin and nonce included) → `ERR_INVALID_REQUEST`; PIN/PUK of the wrong shape →
-    /// `ERR_PIN_FORMAT`.
+    /// (origin and nonce included), or two card selectors → `ERR_INVALID_REQUEST`; PIN/PUK of
+    /// the wrong shape → `ERR_PIN_FORMAT`.
     pub fn parse(
         command: &str,
         arguments: &Value,
         policy: &OriginPolicy,
     ) -> Result<Command, WireError> {
-        let mut f = Fields(validate(command, arguments, policy, Pins::Required)?);
-        let typed = match command {
-            "status" => Command::Status,
-            "certificates" => Command::Certificates,
-            "watch" => Command::Watch,
-            "authenticate" => Command::Authenticate(AuthenticateArgs {
-                origin: f.origin("origin")?,
-                challenge_nonce: f.text("challengeNonce")?,
-                pin: f.pin("pin")?,
-                certificate: f.optional_bytes("certificate")?,
-            }),
-            "sign" => Command::Sign(SignArgs {
-                origin: f.origin("origin")?,
-                hash: f.bytes("hash")?,
-                hash_function: f.hash_function("hashFunction")?,
-                certificate: f.bytes("certificate")?,
-                pin: f.pin("pin")?,
-            }),
-            "pin-status" => Command::PinStatus(PinStatusArgs {
-                certificate: f.optional_bytes("certificate")?,
-            }),
-            "change-pin" => Command::ChangePin(ChangePinArgs {
-                pin: f.pin("pin")?,
-                new_pin: f.pin("newPin")?,
-            }),
-            "unlock" => Command::Unlock(UnlockArgs {
-                puk: f.pin("puk")?,
-                new_pin: f.pin("newPin")?,
-            }),
-            other => return Err(unknown_command(other)),
-        };
-        Ok(typed)
+        let spec = find_spec(command).ok_or_else(|| unknown_command(command))?;
+        let mut fields = Fields(validate(command, arguments, policy, Pins::Required)?);
+        Ok((spec.build)(&mut fields)?)
     }
 
     /// The wire name of the command.
@@ -376,12 +761,42 @@ impl Command {
         match self {
             Command::Status => "status",
             Command::Certificates => "certificates",
+            Command::Cards => "cards",
             Command::Authenticate(_) => "authenticate",
             Command::Sign(_) => "sign",
             Command::PinStatus(_) => "pin-status",
             Command::ChangePin(_) => "change-pin",
             Command::Unlock(_) => "unlock",
             Command::Watch => "watch",
+            Command::SessionOpen(_) => "session-open",
+            Command::SessionClose(_) => "session-close",
+            Command::VerifyPin(_) => "verify-pin",
+            Command::ManagementAuthenticate(_) => "management-authenticate",
+            Command::GenerateKey(_) => "generate-key",
+            Command::ProvePossession(_) => "prove-possession",
+            Command::WriteCertificate(_) => "write-certificate",
+            Command::PutData(_) => "put-data",
+        }
+    }
+
+    /// The card session the command names, if any (`session-close` included).
+    pub fn session(&self) -> Option<&SessionId> {
+        match self {
+            Command::Authenticate(AuthenticateArgs { card, .. })
+            | Command::PinStatus(PinStatusArgs { card })
+            | Command::ChangePin(ChangePinArgs { card, .. })
+            | Command::Unlock(UnlockArgs { card, .. }) => match card {
+                CardSelector::Session(id) => Some(id),
+                _ => None,
+            },
+            Command::SessionClose(id)
+            | Command::VerifyPin(VerifyPinArgs { session: id, .. })
+            | Command::ManagementAuthenticate(ManagementAuthenticateArgs { session: id, .. })
+            | Command::GenerateKey(GenerateKeyArgs { session: id, .. })
+            | Command::ProvePossession(ProvePossessionArgs { session: id, .. })
+            | Command::WriteCertificate(WriteCertificateArgs { session: id, .. })
+            | Command::PutData(PutDataArgs { session: id, .. }) => Some(id),
+            _ => None,
         }
     }
 }
@@ -414,4 +829,39 @@ pub fn normalise_arguments(
         out.insert(name.to_owned(), Value::String(text));
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_table_entry_is_named_after_its_command() {
+        // Each spec's builder, given its own required arguments, makes a command of that name.
+        let policy = OriginPolicy::default();
+        for spec in SPECS {
+            let mut args = Map::new();
+            for arg in spec.args.iter().filter(|a| a.required) {
+                let sample = match arg.kind {
+                    Kind::Origin => "https://example.nhs.uk",
+                    Kind::Nonce => "q83vEjRWeJASNFZ4kKvN7xI0VniQEjRWeJASNFZ4kKs=",
+                    Kind::Pin | Kind::NewPin | Kind::Puk => "12345678",
+                    Kind::Certificate | Kind::Data | Kind::Template => "MIIB",
+                    Kind::Hash => "q83vEjRWeJASNFZ4kKvN7xI0VniQEjRWeJASNFZ4kKs=",
+                    Kind::HashFunction => "SHA-256",
+                    Kind::Reader => "Reader 0",
+                    Kind::Session => "s-0123456789abcdef",
+                    Kind::KeySlot => "9A",
+                    Kind::KeyType => "P256",
+                    Kind::ManagementAlgorithm => "3DES",
+                    Kind::Challenge => "AAAAAAAAAAAAAAAAAAAAAA==",
+                    Kind::DataObject => "CHUID",
+                };
+                args.insert(arg.name.into(), Value::String(sample.into()));
+            }
+            let command = Command::parse(spec.name, &Value::Object(args), &policy)
+                .unwrap_or_else(|e| panic!("{}: {e:?}", spec.name));
+            assert_eq!(command.name(), spec.name);
+        }
+    }
 }

@@ -10,6 +10,7 @@ pub mod envelope;
 pub mod error;
 pub mod extension;
 pub mod hash;
+pub mod management;
 pub mod nonce;
 pub mod origin;
 pub mod pin;
@@ -21,19 +22,26 @@ pub mod wasm;
 
 pub use certificate::{CertificateSummary, KeyAlgorithm};
 pub use command::{
-    command_takes_origin, normalise_arguments, AuthenticateArgs, ChangePinArgs, Command,
-    PinStatusArgs, Pins, SignArgs, UnlockArgs, COMMAND_NAMES,
+    command_names, command_takes_origin, is_management_command, normalise_arguments,
+    AuthenticateArgs, ChangePinArgs, Command, GenerateKeyArgs, ManagementAuthenticateArgs,
+    PinStatusArgs, Pins, ProvePossessionArgs, PutDataArgs, SessionOpenArgs, SignArgs, UnlockArgs,
+    VerifyPinArgs, WriteCertificateArgs,
 };
 pub use envelope::{parse_request, RejectedRequest, Request, Response};
 pub use error::{ErrorCode, WireError};
 pub use hash::{authentication_digest, authentication_signed_data, HashFunction, TokenAlgorithm};
+pub use management::{
+    card_id, certificate_spki_der, CardSelector, DataObject, GeneratedKey, KeyType,
+    ManagementAlgorithm, SessionId,
+};
 pub use nonce::validate_challenge_nonce;
 pub use origin::{Origin, OriginPolicy};
 pub use pin::Pin;
 pub use results::{
-    hex_upper, CardStatus, CertificateEntry, CertificateSlot, CertificatesResult, CryptoAlgorithm,
-    Event, PaddingScheme, PcscState, PinStatusResult, ReaderStatus, SignResult, SignatureAlgorithm,
-    StatusResult, PROTOCOL_VERSION,
+    hex_lower, hex_upper, CardCertificate, CardEntry, CardStatus, CardsResult, CertificateEntry,
+    CertificateSlot, CertificatesResult, CryptoAlgorithm, Event, PaddingScheme, PcscState,
+    PendingRenewal, PinStatusResult, ReaderStatus, RenewalStep, SessionOpened, SignResult,
+    SignatureAlgorithm, StatusResult, PROTOCOL_VERSION,
 };
 pub use token::{AuthenticationToken, TOKEN_FORMAT};
 pub use validation::ValidationError;

@@ -108,6 +108,75 @@ pub struct PinStatusResult {
     pub pin_retries_left: u8,
 }
 
+/// `cards`: every card with its certificates and PIN/PUK state (INTERFACES.md, card contract v2).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CardsResult {
+    pub cards: Vec<CardEntry>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CardEntry {
+    pub reader: String,
+    /// Upper-case hex.
+    pub atr: String,
+    /// `"PIV"`, or `null` for a card without the PIV application (then nothing else is known).
+    pub application: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub certificates: Vec<CardCertificate>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pin_retries_left: Option<u8>,
+    #[serde(default)]
+    pub pin_blocked: bool,
+    /// `null` when the card does not report it.
+    #[serde(default)]
+    pub puk_retries_left: Option<u8>,
+    /// Lower-case hex SHA-256 of the CHUID; `null` for a card without one (not yet issued).
+    #[serde(default)]
+    pub card_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pending_renewal: Vec<PendingRenewal>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CardCertificate {
+    pub slot: CertificateSlot,
+    /// Base64 DER.
+    pub certificate: String,
+}
+
+/// A renewal step the journal says is unfinished for one key slot.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PendingRenewal {
+    pub slot: CertificateSlot,
+    /// `"generating"` (GENERATE was sent; whether the card made the key is unknown: generate
+    /// again) or `"key-generated"` (certify `publicKey`, then write the certificate).
+    pub step: RenewalStep,
+    /// Base64 DER SubjectPublicKeyInfo, for `key-generated`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub public_key: Option<String>,
+    /// Unix seconds.
+    pub at: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RenewalStep {
+    Generating,
+    KeyGenerated,
+}
+
+/// `session-open`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionOpened {
+    pub session: String,
+    pub reader: String,
+    pub card_id: Option<String>,
+    pub pending_renewal: Vec<PendingRenewal>,
+}
+
 /// Pushed after `watch`: `{"event": "...", ...}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "event", rename_all = "kebab-case")]
@@ -127,6 +196,11 @@ pub enum Event {
         reader: String,
     },
     PcscUnavailable,
+}
+
+/// Lower-case hex (card ids, session ids).
+pub fn hex_lower(bytes: &[u8]) -> String {
+    hex_upper(bytes).to_ascii_lowercase()
 }
 
 /// Upper-case hex, as `atr` fields carry it.

@@ -1,6 +1,9 @@
 //! Typed commands and argument validation (INTERFACES.md `Command::parse`).
 
-use carecard_protocol::{Command, ErrorCode, HashFunction, OriginPolicy, WireError, COMMAND_NAMES};
+use carecard_protocol::{
+    command_names, is_management_command, CardSelector, Command, ErrorCode, HashFunction,
+    OriginPolicy, WireError,
+};
 use serde_json::{json, Value};
 
 const NONCE: &str = "q83vEjRWeJASNFZ4kKvN7xI0VniQEjRWeJASNFZ4kKs=";
@@ -60,16 +63,26 @@ fn commands_without_arguments_parse() {
 }
 
 #[test]
-fn every_command_name_parses_to_itself() {
-    let full = json!({
-        "origin": ORIGIN, "challengeNonce": NONCE, "pin": "123456", "newPin": "654321",
-        "puk": "12345678", "hash": base64_of(&[1u8; 32]), "hashFunction": "SHA-256",
-        "certificate": "MIIB",
-    });
-    for name in COMMAND_NAMES {
-        let command = parse(name, full.clone()).unwrap_or_else(|e| panic!("{name}: {e}"));
-        assert_eq!(command.name(), name);
+fn the_command_table_names_each_command_once() {
+    let names: Vec<&str> = command_names().collect();
+    let mut unique = names.clone();
+    unique.sort_unstable();
+    unique.dedup();
+    assert_eq!(unique.len(), names.len(), "{names:?}");
+    for name in [
+        "status",
+        "cards",
+        "authenticate",
+        "session-open",
+        "put-data",
+    ] {
+        assert!(names.contains(&name), "{name}");
     }
+    // Card management only through the management list (the extension gates it by origin).
+    assert!(is_management_command("session-open"));
+    assert!(is_management_command("generate-key"));
+    assert!(!is_management_command("authenticate"));
+    assert!(!is_management_command("change-pin"));
 }
 
 #[test]
@@ -101,12 +114,12 @@ fn authenticate_parses_into_typed_arguments() {
     assert_eq!(a.origin.as_str(), ORIGIN);
     assert_eq!(a.challenge_nonce, NONCE);
     assert_eq!(a.pin.as_bytes(), b"123456");
-    assert_eq!(a.certificate.as_deref(), Some(&b"\x30\x03der"[..]));
+    assert_eq!(a.card, CardSelector::Certificate(b"\x30\x03der".to_vec()));
 
     let Ok(Command::Authenticate(a)) = parse("authenticate", authenticate_args()) else {
         panic!("not parsed");
     };
-    assert_eq!(a.certificate, None);
+    assert_eq!(a.card, CardSelector::Any);
 }
 
 #[test]
@@ -231,11 +244,11 @@ fn pin_status_takes_an_optional_certificate() {
     let Ok(Command::PinStatus(p)) = parse("pin-status", json!({})) else {
         panic!("not parsed");
     };
-    assert_eq!(p.certificate, None);
+    assert_eq!(p.card, CardSelector::Any);
     let Ok(Command::PinStatus(p)) = parse("pin-status", json!({"certificate": "AQID"})) else {
         panic!("not parsed");
     };
-    assert_eq!(p.certificate, Some(vec![1, 2, 3]));
+    assert_eq!(p.card, CardSelector::Certificate(vec![1, 2, 3]));
 }
 
 #[test]
@@ -306,4 +319,122 @@ fn debug_of_a_command_hides_the_pins() {
         !shown.contains("9182") && !shown.contains("73645546"),
         "{shown}"
     );
+}
+
+const SESSION: &str = "s-0123456789abcdef";
+
+#[test]
+fn every_card_command_takes_one_selector() {
+    for (command, args) in [
+        ("authenticate", authenticate_args()),
+        ("pin-status", json!({})),
+        ("change-pin", json!({"pin": "123456", "newPin": "654321"})),
+        ("unlock", json!({"puk": "12345678", "newPin": "654321"})),
+    ] {
+        let by_reader = with(args.clone(), "reader", json!("Virtual PCD 00 00"));
+        let card = card_of(parse(command, by_reader).expect(command));
+        assert_eq!(
+            card,
+            CardSelector::Reader("Virtual PCD 00 00".into()),
+            "{command}"
+        );
+        let by_session = with(args.clone(), "session", json!(SESSION));
+        let card = card_of(parse(command, by_session).expect(command));
+        assert!(matches!(card, CardSelector::Session(ref id) if id.as_str() == SESSION));
+        // Two selectors: the request is ambiguous, so refused before any card is touched.
+        let both = with(
+            with(args.clone(), "reader", json!("Virtual PCD 00 00")),
+            "certificate",
+            json!("AQID"),
+        );
+        assert_eq!(
+            code_of(command, both),
+            ErrorCode::InvalidRequest,
+            "{command}"
+        );
+        let bad_session = with(args, "session", json!("s-XYZ"));
+        assert_eq!(code_of(command, bad_session), ErrorCode::InvalidRequest);
+    }
+    // A session cannot be opened from inside another one.
+    let Ok(Command::SessionOpen(open)) = parse("session-open", json!({"session": SESSION})) else {
+        panic!("session-open refused");
+    };
+    assert_eq!(open.card, CardSelector::Any);
+}
+
+fn card_of(command: Command) -> CardSelector {
+    match command {
+        Command::Authenticate(a) => a.card,
+        Command::PinStatus(a) => a.card,
+        Command::ChangePin(a) => a.card,
+        Command::Unlock(a) => a.card,
+        other => panic!("no selector in {other:?}"),
+    }
+}
+
+#[test]
+fn management_commands_need_a_session_and_bounded_arguments() {
+    let Ok(Command::ManagementAuthenticate(m)) = parse(
+        "management-authenticate",
+        json!({"session": SESSION, "algorithm": "AES128", "template": base64_of(&[0x80, 0])}),
+    ) else {
+        panic!("not parsed");
+    };
+    assert_eq!((m.algorithm.id(), m.template), (0x08, vec![0x80, 0]));
+    for (command, args) in [
+        ("generate-key", json!({"slot": "9A", "algorithm": "P256"})),
+        ("verify-pin", json!({"pin": "123456"})),
+        ("put-data", json!({"object": "CHUID", "data": "AQID"})),
+    ] {
+        assert_eq!(
+            code_of(command, args.clone()),
+            ErrorCode::InvalidRequest,
+            "{command}"
+        );
+        assert!(
+            parse(command, with(args, "session", json!(SESSION))).is_ok(),
+            "{command}"
+        );
+    }
+    let bad = [
+        ("generate-key", json!({"slot": "9B", "algorithm": "P256"})),
+        (
+            "generate-key",
+            json!({"slot": "9A", "algorithm": "RSA1024"}),
+        ),
+        (
+            "management-authenticate",
+            json!({"algorithm": "DES", "template": "gAA="}),
+        ),
+        // A template over 64 bytes is refused before it is decoded in full.
+        (
+            "management-authenticate",
+            json!({"algorithm": "3DES", "template": base64_of(&[0; 65])}),
+        ),
+        (
+            "prove-possession",
+            json!({"slot": "9A", "challenge": base64_of(&[1; 15]), "pin": "123456"}),
+        ),
+        (
+            "prove-possession",
+            json!({"slot": "9A", "challenge": base64_of(&[1; 65]), "pin": "123456"}),
+        ),
+        (
+            "write-certificate",
+            json!({"slot": "9C", "certificate": base64_of(&vec![0x30; 16 * 1024 + 1])}),
+        ),
+        ("put-data", json!({"object": "5FC105", "data": "AQID"})),
+        (
+            "put-data",
+            json!({"object": "CHUID", "data": base64_of(&vec![0; 4097])}),
+        ),
+    ];
+    for (command, args) in bad {
+        let args = with(args, "session", json!(SESSION));
+        assert_eq!(
+            code_of(command, args.clone()),
+            ErrorCode::InvalidRequest,
+            "{command} {args}"
+        );
+    }
 }

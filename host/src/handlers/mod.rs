@@ -1,9 +1,12 @@
 //! One handler per command. Each returns the `result` object or a [`HostError`].
 
 pub mod authenticate;
+pub mod cards;
 pub mod certificates;
 pub mod change_pin;
+pub mod management;
 pub mod pin_status;
+pub mod session;
 pub mod sign;
 pub mod status;
 pub mod unlock;

@@ -12,12 +12,13 @@ use serde_json::Value;
 pub fn handle(args: SignArgs) -> Result<Value, HostError> {
     // The hash length was checked against hashFunction when the request was parsed.
     let pcsc = pcsc()?;
-    let mut chosen = cards::choose(&pcsc, Slot::Signature, Some(&args.certificate))?;
+    let chosen = cards::choose(&pcsc, Slot::Signature, Some(&args.certificate))?;
     let summary = cards::summary(&chosen.certificate)?;
     let piv_alg = cards::piv_algorithm(&summary)?;
     let hash = cards::hash_algorithm(args.hash_function);
+    let mut target = cards::Target::Shared(chosen.card);
     let signature = cards::verify_and_sign(
-        &mut chosen,
+        &mut target,
         Slot::Signature,
         piv_alg,
         hash,

@@ -1,0 +1,232 @@
+//! The card-management commands that run inside a card session (INTERFACES.md): the host
+//! relays what the card-management server decides and keeps the renewal journal. The management
+//! key never reaches the host: the server builds every 9B template.
+
+use crate::cards;
+use crate::errors::HostError;
+use crate::handlers::cards::CHUID;
+use crate::handlers::to_value;
+use crate::journal::Journal;
+use crate::session::CardSession;
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine as _;
+use carecard_card::management::PublicKey;
+use carecard_card::{sign_digest, Algorithm, HashAlgorithm, Slot};
+use carecard_protocol::{
+    card_id, certificate_spki_der, CertificateSlot, CryptoAlgorithm, DataObject, ErrorCode,
+    GenerateKeyArgs, GeneratedKey, KeyType, ManagementAuthenticateArgs, PaddingScheme,
+    ProvePossessionArgs, PutDataArgs, RenewalStep, SignResult, SignatureAlgorithm, VerifyPinArgs,
+    WriteCertificateArgs,
+};
+use serde_json::{json, Value};
+use sha2::Digest as _;
+
+pub fn verify_pin(args: VerifyPinArgs, session: &mut CardSession) -> Result<Value, HostError> {
+    let outcome = session
+        .card
+        .operate(|piv| piv.verify_pin(args.pin.as_bytes()));
+    drop(args.pin);
+    outcome?;
+    Ok(json!({}))
+}
+
+pub fn management_authenticate(
+    args: ManagementAuthenticateArgs,
+    session: &mut CardSession,
+) -> Result<Value, HostError> {
+    let reply = session
+        .card
+        .operate(|piv| piv.management_authenticate(args.algorithm.id(), &args.template))?;
+    Ok(json!({ "template": STANDARD.encode(reply) }))
+}
+
+/// GENERATE in the slot, journalled before and after: an interruption at any point leaves a
+/// journal entry that tells the next attempt what to do.
+pub fn generate_key(args: GenerateKeyArgs, session: &mut CardSession) -> Result<Value, HostError> {
+    let card_id = session.card_id.clone().ok_or_else(|| {
+        HostError::wire(
+            ErrorCode::InvalidRequest,
+            "The card has no CHUID yet, so its renewal cannot be journalled. Write the CHUID first.",
+        )
+    })?;
+    let journal = journal()?;
+    let slot = piv_slot(args.slot);
+    journal
+        .record(&card_id, args.slot, RenewalStep::Generating, None)
+        .map_err(journal_error)?;
+    let key = session
+        .card
+        .operate(|piv| piv.generate_key_pair(slot, piv_algorithm(args.algorithm)))?;
+    let spki = generated(&key, args.algorithm).to_spki_der()?;
+    let public_key = STANDARD.encode(&spki);
+    journal
+        .record(
+            &card_id,
+            args.slot,
+            RenewalStep::KeyGenerated,
+            Some(public_key.clone()),
+        )
+        .map_err(journal_error)?;
+    session
+        .generated
+        .insert(slot_name(args.slot), args.algorithm);
+    log::info!("generated a {} key in {}", args.algorithm.as_str(), slot);
+    Ok(json!({ "publicKey": public_key }))
+}
+
+/// Signs the server's challenge with the slot's key (a key generated in this session, or the
+/// key its certificate certifies), after one VERIFY of the PIN typed for this request.
+pub fn prove_possession(
+    args: ProvePossessionArgs,
+    session: &mut CardSession,
+) -> Result<Value, HostError> {
+    let slot = piv_slot(args.slot);
+    let key_type = match session.generated.get(slot_name(args.slot)) {
+        Some(k) => *k,
+        None => {
+            let der = session
+                .card
+                .operate(|piv| piv.read_certificate(slot))?
+                .ok_or(carecard_card::CardError::ObjectNotFound)?;
+            key_type_of(cards::piv_algorithm(&cards::summary(&der)?)?)
+        }
+    };
+    let (hash, digest) = match key_type {
+        KeyType::P384 => (
+            HashAlgorithm::Sha384,
+            sha2::Sha384::digest(&args.challenge).to_vec(),
+        ),
+        _ => (
+            HashAlgorithm::Sha256,
+            sha2::Sha256::digest(&args.challenge).to_vec(),
+        ),
+    };
+    let algorithm = piv_algorithm(key_type);
+    let outcome = session.card.operate(|piv| {
+        piv.verify_pin(args.pin.as_bytes())?;
+        sign_digest(piv, slot, algorithm, hash, &digest)
+    });
+    drop(args.pin);
+    let (crypto_algorithm, padding_scheme) = match key_type {
+        KeyType::Rsa2048 => (CryptoAlgorithm::Rsa, PaddingScheme::Pkcs1v15),
+        _ => (CryptoAlgorithm::Ecc, PaddingScheme::None),
+    };
+    to_value(&SignResult {
+        signature: STANDARD.encode(outcome?),
+        signature_algorithm: SignatureAlgorithm {
+            crypto_algorithm,
+            hash_function: match hash {
+                HashAlgorithm::Sha384 => carecard_protocol::HashFunction::Sha384,
+                _ => carecard_protocol::HashFunction::Sha256,
+            },
+            padding_scheme,
+        },
+    })
+}
+
+/// PUT DATA of the slot's certificate. With a journalled key for the slot, the certificate must
+/// certify that key (a certificate for another key would leave the card unable to log in);
+/// once written, the slot's journal entry is done.
+pub fn write_certificate(
+    args: WriteCertificateArgs,
+    session: &mut CardSession,
+) -> Result<Value, HostError> {
+    let spki = certificate_spki_der(&args.certificate)?;
+    let pending = match (&session.card_id, Journal::beside_log()) {
+        (Some(id), Some(journal)) => journal
+            .pending(id)
+            .into_iter()
+            .find(|p| p.slot == args.slot)
+            .map(|p| (id.clone(), journal, p)),
+        _ => None,
+    };
+    if let Some((_, _, entry)) = &pending {
+        let expected = entry.public_key.as_deref().map(|k| STANDARD.decode(k));
+        if !matches!(expected, Some(Ok(ref key)) if *key == spki) {
+            return Err(HostError::wire(
+                ErrorCode::InvalidRequest,
+                "The certificate is not for the key the card generated. Ask for a certificate for the card's new key.",
+            ));
+        }
+    }
+    session
+        .card
+        .operate(|piv| piv.write_certificate(piv_slot(args.slot), &args.certificate))?;
+    if let Some((id, journal, _)) = pending {
+        journal.finish(&id, args.slot).map_err(journal_error)?;
+    }
+    log::info!("wrote the {} certificate", piv_slot(args.slot));
+    Ok(json!({}))
+}
+
+pub fn put_data(args: PutDataArgs, session: &mut CardSession) -> Result<Value, HostError> {
+    session
+        .card
+        .operate(|piv| piv.put_object(args.object.tag(), &args.data))?;
+    if args.object == DataObject::Chuid {
+        // The card now has (another) id: the journal follows it.
+        let chuid = session.card.operate(|piv| piv.read_object(CHUID))?;
+        session.card_id = chuid.as_deref().map(card_id);
+    }
+    Ok(json!({}))
+}
+
+fn journal() -> Result<Journal, HostError> {
+    Journal::beside_log().ok_or_else(|| {
+        HostError::wire(
+            ErrorCode::Internal,
+            "No folder for the renewal journal (no log folder). The card was not changed.",
+        )
+    })
+}
+
+fn journal_error(e: std::io::Error) -> HostError {
+    log::error!("renewal journal: {e}");
+    HostError::wire(
+        ErrorCode::Internal,
+        "The renewal journal could not be written. Try again; if it persists, contact the service desk.",
+    )
+}
+
+fn piv_slot(slot: CertificateSlot) -> Slot {
+    match slot {
+        CertificateSlot::Authentication => Slot::Authentication,
+        CertificateSlot::Signature => Slot::Signature,
+    }
+}
+
+fn slot_name(slot: CertificateSlot) -> &'static str {
+    match slot {
+        CertificateSlot::Authentication => "9A",
+        CertificateSlot::Signature => "9C",
+    }
+}
+
+fn piv_algorithm(key: KeyType) -> Algorithm {
+    match key {
+        KeyType::Rsa2048 => Algorithm::Rsa2048,
+        KeyType::P256 => Algorithm::EccP256,
+        KeyType::P384 => Algorithm::EccP384,
+    }
+}
+
+fn key_type_of(algorithm: Algorithm) -> KeyType {
+    match algorithm {
+        Algorithm::Rsa2048 => KeyType::Rsa2048,
+        Algorithm::EccP256 => KeyType::P256,
+        Algorithm::EccP384 => KeyType::P384,
+    }
+}
+
+fn generated(key: &PublicKey, key_type: KeyType) -> GeneratedKey {
+    match key {
+        PublicKey::Rsa { modulus, exponent } => GeneratedKey::Rsa {
+            modulus: modulus.clone(),
+            exponent: exponent.clone(),
+        },
+        PublicKey::Ec { point } => GeneratedKey::Ec {
+            key_type,
+            point: point.clone(),
+        },
+    }
+}
