@@ -6,11 +6,12 @@
 //!   administrator's policy. Where it exists it is in force; if it cannot be read or is invalid in
 //!   any way, every caller is refused (no defaults, no partial lists).
 //! - The environment may narrow the system config, never widen it: `$CARECARD_CONFIG` then only
-//!   intersects the allowed IDs and can only turn developer mode off, and
-//!   `CARECARD_DEVELOPER_MODE` can only turn developer mode off.
+//!   intersects the allowed IDs and can only turn developer mode off.
 //! - Where no system config exists there is no machine policy to widen: `$CARECARD_CONFIG` (a
 //!   developer's or a test's private config) is read instead, and without it only the
 //!   development extension is served.
+//! - Developer mode is a config-file setting: `CARECARD_DEVELOPER_MODE` can turn it off, and on
+//!   only where no config file is in force at all.
 
 use log::LevelFilter;
 use serde::Deserialize;
@@ -115,19 +116,19 @@ impl Config {
                 if let Some(path) = &env.config {
                     config.narrow_by(path);
                 }
-                config.apply_env(env, true);
+                config.apply_env(env, false);
                 config
             }
             FileState::Missing => {
-                let mut config = match &env.config {
-                    None => Config::no_config_file(system),
+                let (mut config, no_file) = match &env.config {
+                    None => (Config::no_config_file(system), true),
                     Some(path) => match read_file(path) {
-                        FileState::Valid(config) => config,
-                        FileState::Broken(reason) => Config::broken(path, reason),
-                        FileState::Missing => Config::broken(path, "no such file".into()),
+                        FileState::Valid(config) => (config, false),
+                        FileState::Broken(reason) => (Config::broken(path, reason), false),
+                        FileState::Missing => (Config::broken(path, "no such file".into()), false),
                     },
                 };
-                config.apply_env(env, false);
+                config.apply_env(env, no_file);
                 config
             }
         };
@@ -187,20 +188,21 @@ impl Config {
         ));
     }
 
-    /// `CARECARD_DEVELOPER_MODE`: anything but `1`/`true` turns developer mode off; turning it on
-    /// is ignored while a system config is in force.
-    fn apply_env(&mut self, env: &Environment, system_config: bool) {
+    /// `CARECARD_DEVELOPER_MODE`: anything but `1`/`true` turns developer mode off. Turning it
+    /// on is honoured only where no config file is in force at all (`may_widen`); a config file
+    /// (the system one, or `$CARECARD_CONFIG` where there is none) is the only other way.
+    fn apply_env(&mut self, env: &Environment, may_widen: bool) {
         let Some(mode) = env.developer_mode.as_deref() else {
             return;
         };
         let on = mode == "1" || mode.eq_ignore_ascii_case("true");
         if !on {
             self.developer_mode = false;
-        } else if !system_config {
+        } else if may_widen {
             self.developer_mode = true;
         } else if !self.developer_mode {
             self.notes.push(format!(
-                "CARECARD_DEVELOPER_MODE={mode} ignored: the system config {} is in force and only it can turn developer mode on",
+                "CARECARD_DEVELOPER_MODE={mode} ignored: the config {} is in force and only it can turn developer mode on",
                 self.source.display()
             ));
         }
@@ -574,14 +576,16 @@ mod tests {
             assert!(!c.developer_mode, "{off}");
             assert!(c.check_caller(Some(DEV)).is_err(), "{off}");
         }
-        // Without a system config there is no policy to widen: the environment decides.
-        let private = s.file(
-            "private.json",
-            &format!(r#"{{"allowedExtensionIds": ["{DEVELOPMENT_EXTENSION_ID}"]}}"#),
-        );
-        assert!(Config::resolve(&s.missing(), &env(Some(&private), Some("1"))).developer_mode);
+        // The same for $CARECARD_CONFIG where no system config exists: developer mode is the
+        // file's to give.
+        let c = Config::resolve(&s.missing(), &env(Some(&system), Some("1")));
+        assert!(!c.developer_mode);
+        assert!(c.check_caller(Some(DEV)).is_err());
+        assert!(Config::resolve(&s.missing(), &env(Some(&developer), Some("1"))).developer_mode);
+        assert!(!Config::resolve(&s.missing(), &env(Some(&developer), Some("0"))).developer_mode);
+        // Only with no config file at all may the environment turn it on.
         assert!(Config::resolve(&s.missing(), &env(None, Some("1"))).developer_mode);
-        assert!(!Config::resolve(&s.missing(), &env(Some(&private), None)).developer_mode);
+        assert!(!Config::resolve(&s.missing(), &env(None, None)).developer_mode);
     }
 
     #[test]

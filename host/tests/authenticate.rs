@@ -264,7 +264,19 @@ fn developer_mode_allows_localhost_http_only_when_on() {
     let reply = host.command("authenticate", request.clone());
     assert_eq!(code(&reply), "ERR_INVALID_REQUEST", "{reply}");
     assert!(host.wait().success());
+    // Developer mode is the config file's to give (the environment cannot turn it on).
+    let developer = stack.dir().join("developer.json");
+    std::fs::write(
+        &developer,
+        r#"{"allowedExtensionIds": ["pggklkelfcagmclfcaejdknbclgpeaco"], "developerMode": true}"#,
+    )
+    .expect("config");
+    let developer = developer.to_string_lossy().into_owned();
     let mut host = HostProcess::spawn(&stack, &[("CARECARD_DEVELOPER_MODE", "1")]);
+    let reply = host.command("authenticate", request.clone());
+    assert_eq!(code(&reply), "ERR_INVALID_REQUEST", "{reply}");
+    assert!(host.wait().success());
+    let mut host = HostProcess::spawn(&stack, &[("CARECARD_CONFIG", developer.as_str())]);
     let reply = host.command("authenticate", request);
     verify_token(&reply["result"], localhost, &nonce()).unwrap_or_else(|e| panic!("{e}: {reply}"));
     assert!(host.wait().success());

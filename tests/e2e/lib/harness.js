@@ -133,6 +133,12 @@ export async function launchBrowser(
   const profile = join(dir, "profile");
   const logDir = join(dir, "host-logs");
   mkdirSync(join(profile, "NativeMessagingHosts"), { recursive: true });
+  // An explicit host config: the development extension, developer mode for the http://localhost
+  // mock site. (The host reads it where no system config exists; a system config it only narrows.)
+  const hostConfig = join(dir, "host.json");
+  writeFileSync(hostConfig, JSON.stringify({
+    allowedExtensionIds: [extensionId], developerMode: true, logLevel: "trace",
+  }));
   if (host) {
     writeFileSync(join(profile, "NativeMessagingHosts", "org.carecard.host.json"), JSON.stringify({
       name: "org.carecard.host",
@@ -160,7 +166,7 @@ export async function launchBrowser(
       ...stack.env,
       CARECARD_LOG_DIR: logDir,
       CARECARD_LOG_LEVEL: "trace",
-      CARECARD_DEVELOPER_MODE: "1",
+      CARECARD_CONFIG: hostConfig,
     },
   });
   let [worker] = context.serviceWorkers();

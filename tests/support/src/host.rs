@@ -22,8 +22,8 @@ use crate::stack::Stack;
 pub const DEV_EXTENSION_ORIGIN: &str = "chrome-extension://pggklkelfcagmclfcaejdknbclgpeaco/";
 
 /// The host config `spawn` writes and points `CARECARD_CONFIG` at: the development extension
-/// only, developer mode off (tests that need it set `CARECARD_DEVELOPER_MODE=1`, which the host
-/// honours only where no system config exists).
+/// only, developer mode off (the environment cannot turn it on over a config file: a test that
+/// needs it points `CARECARD_CONFIG` at a file of its own with `"developerMode": true`).
 const DEV_CONFIG: &str = r#"{"allowedExtensionIds": ["pggklkelfcagmclfcaejdknbclgpeaco"], "developerMode": false, "logLevel": "trace"}"#;
 
 /// How long `request` waits for its reply (RSA on an unoptimised virtual card is slow).
@@ -64,8 +64,7 @@ impl std::fmt::Debug for FrameDebug {
 
 impl HostProcess {
     /// Starts the host for the development extension against `stack` with [`DEV_CONFIG`].
-    /// `extra_env` is applied last, so it can override e.g. `CARECARD_CONFIG` or set
-    /// `CARECARD_DEVELOPER_MODE=1`.
+    /// `extra_env` is applied last, so it can override e.g. `CARECARD_CONFIG`.
     pub fn spawn(stack: &Stack, extra_env: &[(&str, &str)]) -> HostProcess {
         Self::spawn_with_args(stack, &[DEV_EXTENSION_ORIGIN], extra_env)
     }
