@@ -13,6 +13,8 @@ use std::time::{Duration, Instant};
 
 /// A session unused for this long ends.
 pub const IDLE_LIMIT: Duration = Duration::from_secs(60);
+/// `CARECARD_SESSION_IDLE_MS` may shorten the idle limit (tests do), never lengthen it.
+const IDLE_ENV: &str = "CARECARD_SESSION_IDLE_MS";
 /// How often the reaper looks for an idle session or a removed card.
 const CHECK_EVERY: Duration = Duration::from_millis(250);
 
@@ -36,8 +38,9 @@ enum Ended {
     CardRemoved,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct State {
+    idle_limit: Duration,
     current: Option<CardSession>,
     last_ended: Option<(SessionId, Ended)>,
 }
@@ -62,8 +65,16 @@ pub struct Sessions {
 
 impl Sessions {
     pub fn new() -> Sessions {
+        let idle_limit = std::env::var(IDLE_ENV)
+            .ok()
+            .and_then(|ms| ms.parse().ok())
+            .map_or(IDLE_LIMIT, |ms| Duration::from_millis(ms).min(IDLE_LIMIT));
         Sessions {
-            state: Arc::default(),
+            state: Arc::new(Mutex::new(State {
+                idle_limit,
+                current: None,
+                last_ended: None,
+            })),
             stop: Arc::default(),
             reaper: None,
         }
@@ -114,11 +125,12 @@ impl Sessions {
         operation: impl FnOnce(&mut CardSession) -> Result<T, HostError>,
     ) -> Result<T, HostError> {
         let mut state = self.lock();
+        let idle_limit = state.idle_limit;
         let current = match state.current.as_mut() {
             Some(session) if session.id == *id => session,
             _ => return Err(ended(&state, id)),
         };
-        if current.last_used.elapsed() > IDLE_LIMIT {
+        if current.last_used.elapsed() > idle_limit {
             state.end(Ended::Idle);
             return Err(ended(&state, id));
         }
@@ -178,7 +190,7 @@ fn reap(state: &Mutex<State>, stop: &AtomicBool) {
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         let why = match &state.current {
-            Some(s) if s.last_used.elapsed() > IDLE_LIMIT => Some(Ended::Idle),
+            Some(s) if s.last_used.elapsed() > state.idle_limit => Some(Ended::Idle),
             Some(s) if !s.card.is_present() => Some(Ended::CardRemoved),
             _ => None,
         };
@@ -204,7 +216,7 @@ fn ended(state: &State, id: &SessionId) -> HostError {
         ),
         Some((last, Ended::Idle)) if last == id => HostError::wire(
             ErrorCode::Timeout,
-            "The card-management session ended after 60 seconds without activity. Start again.",
+            "The card-management session ended after a minute without activity. Start again.",
         ),
         _ => HostError::wire(
             ErrorCode::Timeout,

@@ -1,0 +1,333 @@
+//! Card sessions and the management relay through the real binary, pcscd and the virtual card
+//! (INTERFACES.md "Card contract v2"): one session at a time, held exclusively, ended by close,
+//! idleness, removal and host exit; renewal by relay, journalled, resumable after the host is
+//! killed between GENERATE and the certificate.
+
+mod common;
+
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine as _;
+use carecard_testkit::{HostProcess, ServeOptions, Stack};
+use common::*;
+use des::cipher::{BlockDecrypt, BlockEncrypt, KeyInit};
+use serde_json::{json, Value};
+use std::str::FromStr;
+use std::time::Duration;
+
+/// The virtual card's default 3DES management key: known to the test, which plays the
+/// card-management server. The host never sees it.
+const MANAGEMENT_KEY: [u8; 24] = [
+    1, 2, 3, 4, 5, 6, 7, 8, 1, 2, 3, 4, 5, 6, 7, 8, 1, 2, 3, 4, 5, 6, 7, 8,
+];
+
+fn tlv(tag: u8, value: &[u8]) -> Vec<u8> {
+    [vec![tag, value.len() as u8], value.to_vec()].concat()
+}
+
+fn find(data: &[u8], tag: u8) -> Vec<u8> {
+    let mut rest = data;
+    while rest.len() >= 2 {
+        let (t, len) = (rest[0], rest[1] as usize);
+        if t == tag {
+            return rest[2..2 + len].to_vec();
+        }
+        rest = &rest[2 + len..];
+    }
+    panic!("no {tag:02X} in {data:02X?}")
+}
+
+#[allow(deprecated)] // generic-array 0.14, as cipher 0.4 wants it
+fn tdes(block: &[u8], encrypt: bool) -> Vec<u8> {
+    let cipher = des::TdesEde3::new_from_slice(&MANAGEMENT_KEY).expect("key");
+    let mut out = block.to_vec();
+    let b = des::cipher::generic_array::GenericArray::from_mut_slice(&mut out);
+    if encrypt {
+        cipher.encrypt_block(b);
+    } else {
+        cipher.decrypt_block(b);
+    }
+    out
+}
+
+/// The server's half of SP 800-73-4 mutual authentication, relayed through the host.
+fn authenticate_management_key(host: &mut HostProcess, session: &str) {
+    let step = |host: &mut HostProcess, template: Vec<u8>| {
+        let reply = host.command(
+            "management-authenticate",
+            json!({"session": session, "algorithm": "3DES", "template": STANDARD.encode(template)}),
+        );
+        STANDARD
+            .decode(
+                reply["result"]["template"]
+                    .as_str()
+                    .unwrap_or_else(|| panic!("{reply}")),
+            )
+            .expect("b64")
+    };
+    let witness = find(&step(host, vec![0x80, 0x00]), 0x80);
+    let challenge = [0x3C; 8];
+    let template = [
+        tlv(0x80, &tdes(&witness, false)),
+        tlv(0x81, &challenge),
+        tlv(0x82, &[]),
+    ]
+    .concat();
+    let answer = find(&step(host, template), 0x82);
+    assert_eq!(answer, tdes(&challenge, true), "the card proved the key");
+}
+
+/// The card-management server's CA: a certificate for `spki`.
+fn issue(spki_b64: &str, name: &str) -> String {
+    use p256::ecdsa::{DerSignature, SigningKey};
+    use x509_cert::builder::{Builder, CertificateBuilder, Profile};
+    use x509_cert::der::Encode;
+    let signer = SigningKey::random(&mut rand_core());
+    let spki = x509_cert::spki::SubjectPublicKeyInfoOwned::try_from(
+        STANDARD.decode(spki_b64).expect("b64").as_slice(),
+    )
+    .expect("spki");
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("time");
+    let validity = x509_cert::time::Validity::from_now(Duration::from_secs(3 * 365 * 86400))
+        .expect("validity");
+    let builder = CertificateBuilder::new(
+        Profile::Leaf {
+            issuer: x509_cert::name::Name::from_str("CN=Mock CMS CA").expect("issuer"),
+            enable_key_agreement: false,
+            enable_key_encipherment: false,
+        },
+        x509_cert::serial_number::SerialNumber::from(now.as_secs() as u32),
+        validity,
+        x509_cert::name::Name::from_str(&format!("CN={name},serialNumber=555000000001"))
+            .expect("subject"),
+        spki,
+        &signer,
+    )
+    .expect("builder");
+    STANDARD.encode(
+        builder
+            .build::<DerSignature>()
+            .expect("signed")
+            .to_der()
+            .expect("der"),
+    )
+}
+
+fn rand_core() -> p256::elliptic_curve::rand_core::OsRng {
+    p256::elliptic_curve::rand_core::OsRng
+}
+
+fn open(host: &mut HostProcess, arguments: Value) -> String {
+    let reply = host.command("session-open", arguments);
+    reply["result"]["session"]
+        .as_str()
+        .unwrap_or_else(|| panic!("session-open: {reply}"))
+        .to_owned()
+}
+
+fn only_card(host: &mut HostProcess) -> Value {
+    let reply = host.command("cards", json!({}));
+    let cards = reply["result"]["cards"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(cards.len(), 1, "{reply}");
+    cards[0].clone()
+}
+
+#[test]
+fn cards_lists_certificates_retries_and_id_in_one_request() {
+    let stack = Stack::start().expect("stack");
+    let card = stack.new_card("p256");
+    let _inserted = stack.insert(&card, &ServeOptions::default());
+    let mut host = HostProcess::spawn(&stack, &[]);
+    assert_eq!(
+        authenticate(&mut host, WRONG_PIN)["error"]["retriesLeft"],
+        json!(2)
+    );
+    let entry = only_card(&mut host);
+    assert_eq!(entry["reader"], json!(stack.reader(0)));
+    assert_eq!(entry["application"], json!("PIV"));
+    assert_eq!(entry["pinRetriesLeft"], json!(2), "{entry}");
+    assert_eq!(entry["pinBlocked"], json!(false));
+    let slots: Vec<&Value> = entry["certificates"]
+        .as_array()
+        .expect("certificates")
+        .iter()
+        .map(|c| &c["slot"])
+        .collect();
+    assert_eq!(slots, [&json!("9A"), &json!("9C")]);
+    let id = entry["cardId"].as_str().expect("cardId from the CHUID");
+    assert_eq!(id.len(), 64);
+    assert!(host.wait().success());
+}
+
+#[test]
+fn a_session_holds_its_card_alone_and_one_at_a_time() {
+    let stack = Stack::start().expect("stack");
+    let card = stack.new_card("p256");
+    let _inserted = stack.insert(&card, &ServeOptions::default());
+    let mut host = HostProcess::spawn(&stack, &[]);
+    let session = open(&mut host, json!({"reader": stack.reader(0)}));
+    assert!(
+        session.starts_with("s-") && session.len() == 18,
+        "{session}"
+    );
+
+    let second = host.command("session-open", json!({"reader": stack.reader(0)}));
+    assert_eq!(code(&second), "ERR_CARD_BUSY", "{second}");
+    // Another program (a second host) cannot use the card meanwhile.
+    let mut other = HostProcess::spawn(&stack, &[]);
+    let busy = authenticate(&mut other, DEFAULT_PIN);
+    assert_eq!(code(&busy), "ERR_CARD_BUSY", "{busy}");
+
+    // Inside the session the PIN stays verified from step to step.
+    let verified = host.command(
+        "verify-pin",
+        json!({"session": session, "pin": DEFAULT_PIN}),
+    );
+    assert_eq!(verified["result"], json!({}), "{verified}");
+    let closed = host.command("session-close", json!({"session": session}));
+    assert_eq!(closed["result"], json!({}), "{closed}");
+    let late = host.command("pin-status", json!({"session": session}));
+    assert_eq!(code(&late), "ERR_TIMEOUT", "{late}");
+
+    // Closing reset the card: the other program gets it, with the PIN no longer verified.
+    let status = other.command("pin-status", json!({}));
+    assert_eq!(status["result"]["pinRetriesLeft"], json!(3), "{status}");
+    let token = authenticate(&mut other, DEFAULT_PIN);
+    verify_token(&token["result"], ORIGIN, &nonce()).unwrap_or_else(|e| panic!("{e}: {token}"));
+    assert!(host.wait().success());
+    assert!(other.wait().success());
+}
+
+#[test]
+fn a_session_ends_when_idle_or_when_its_card_is_removed() {
+    let stack = Stack::start().expect("stack");
+    let card = stack.new_card("p256");
+    let inserted = stack.insert(&card, &ServeOptions::default());
+    // The environment may shorten the idle limit (never lengthen it).
+    let mut host = HostProcess::spawn(&stack, &[("CARECARD_SESSION_IDLE_MS", "400")]);
+    let session = open(&mut host, json!({}));
+    std::thread::sleep(Duration::from_millis(1200));
+    let late = host.command(
+        "verify-pin",
+        json!({"session": session, "pin": DEFAULT_PIN}),
+    );
+    assert_eq!(code(&late), "ERR_TIMEOUT", "{late}");
+    assert!(
+        host.log_text().contains("ended: Idle"),
+        "{}",
+        host.log_text()
+    );
+    // The ended session released the card: a new one opens.
+    let session = open(&mut host, json!({}));
+    let verified = host.command(
+        "verify-pin",
+        json!({"session": session, "pin": DEFAULT_PIN}),
+    );
+    assert_eq!(verified["result"], json!({}), "{verified}");
+    inserted.remove();
+    let gone = host.command("pin-status", json!({"session": session}));
+    assert_eq!(code(&gone), "ERR_CARD_REMOVED", "{gone}");
+    assert!(host.wait().success());
+}
+
+#[test]
+fn renewal_by_relay_survives_the_host_being_killed_after_generate() {
+    let stack = Stack::start().expect("stack");
+    let card = stack.new_card("p256");
+    let _inserted = stack.insert(&card, &ServeOptions::default());
+    // Both hosts share a log folder, hence the journal, as one user's hosts do.
+    let shared = tempfile_dir(&stack);
+    let env = [("CARECARD_LOG_DIR", shared.as_str())];
+    let mut host = HostProcess::spawn(&stack, &env);
+    let old = only_card(&mut host)["certificates"][0]["certificate"].clone();
+    let session = open(&mut host, json!({"certificate": old}));
+
+    // Without the management key the card refuses to generate.
+    let refused = host.command(
+        "generate-key",
+        json!({"session": session, "slot": "9A", "algorithm": "P256"}),
+    );
+    assert_eq!(code(&refused), "ERR_CARD_ERROR", "{refused}");
+    authenticate_management_key(&mut host, &session);
+    let generated = host.command(
+        "generate-key",
+        json!({"session": session, "slot": "9A", "algorithm": "P256"}),
+    );
+    let public_key = generated["result"]["publicKey"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{generated}"))
+        .to_owned();
+    // Proof of possession: the new key signs the server's challenge.
+    let challenge = [7u8; 32];
+    let proof = host.command(
+        "prove-possession",
+        json!({"session": session, "slot": "9A", "challenge": STANDARD.encode(challenge), "pin": DEFAULT_PIN}),
+    );
+    let certificate = issue(&public_key, "Alex Tester");
+    verify(
+        &STANDARD.decode(&certificate).expect("b64"),
+        "ES256",
+        &challenge,
+        &STANDARD
+            .decode(proof["result"]["signature"].as_str().expect("sig"))
+            .expect("b64"),
+    )
+    .unwrap_or_else(|e| panic!("{e}: {proof}"));
+
+    // The host dies before the certificate is written: the card has a key and the old
+    // certificate. Killing it also ends the exclusive hold and resets the card.
+    drop(host);
+    let mut host = HostProcess::spawn(&stack, &env);
+    let entry = only_card(&mut host);
+    assert_eq!(
+        entry["pendingRenewal"][0],
+        json!({"slot": "9A", "step": "key-generated", "publicKey": public_key, "at": entry["pendingRenewal"][0]["at"]}),
+        "{entry}"
+    );
+    let session = open(&mut host, json!({"reader": stack.reader(0)}));
+    authenticate_management_key(&mut host, &session);
+    // A certificate for another key is refused: it would leave a key without its certificate.
+    let stranger = issue(
+        &STANDARD.encode(
+            x509_cert::der::Encode::to_der(
+                &x509_cert::spki::SubjectPublicKeyInfoOwned::from_key(
+                    *p256::ecdsa::SigningKey::random(&mut rand_core()).verifying_key(),
+                )
+                .expect("spki"),
+            )
+            .expect("der"),
+        ),
+        "Someone Else",
+    );
+    let wrong = host.command(
+        "write-certificate",
+        json!({"session": session, "slot": "9A", "certificate": stranger}),
+    );
+    assert_eq!(code(&wrong), "ERR_INVALID_REQUEST", "{wrong}");
+    let written = host.command(
+        "write-certificate",
+        json!({"session": session, "slot": "9A", "certificate": certificate}),
+    );
+    assert_eq!(written["result"], json!({}), "{written}");
+    host.command("session-close", json!({"session": session}));
+
+    // Finished: the journal is empty and the renewed certificate logs in.
+    let entry = only_card(&mut host);
+    assert!(entry.get("pendingRenewal").is_none(), "{entry}");
+    assert_eq!(entry["certificates"][0]["certificate"], json!(certificate));
+    let token = authenticate(&mut host, DEFAULT_PIN);
+    assert_eq!(token["result"]["unverifiedCertificate"], json!(certificate));
+    verify_token(&token["result"], ORIGIN, &nonce()).unwrap_or_else(|e| panic!("{e}: {token}"));
+    assert!(host.wait().success());
+}
+
+/// A log folder inside the stack's own folder (removed with it).
+fn tempfile_dir(stack: &Stack) -> String {
+    let dir = stack.dir().join("shared-log");
+    std::fs::create_dir_all(&dir).expect("log dir");
+    dir.to_string_lossy().into_owned()
+}
