@@ -45,7 +45,9 @@ export const ACTION_HANDLERS = {
   async changePin(ctx) {
     const base = await validate("change-pin", {}, ctx.origin, ctx.policy.developerMode);
     const entry = await pickCertificate(ctx, undefined, "9A");
-    return withPinWindow(ctx, "change-pin", entry, (input) => ({ ...base, pin: input.pin, newPin: input.newPin }), "change-pin");
+    // Name the card the window shows, so the host changes the PIN of that card and no other.
+    const args = { ...base, certificate: entry.certificate };
+    return withPinWindow(ctx, "change-pin", entry, (input) => ({ ...args, pin: input.pin, newPin: input.newPin }), "change-pin");
   },
 
   async unlock(ctx, pageArgs) {
@@ -55,7 +57,9 @@ export const ACTION_HANDLERS = {
       throw new ExtensionError("ERR_INVALID_REQUEST", "unlock needs the card's PUK from the card-management service.");
     }
     const entry = await pickCertificate(ctx, undefined, "9A");
-    return withPinWindow(ctx, "unlock", entry, (input) => ({ ...base, newPin: input.newPin }), "unlock");
+    // The PUK belongs to one card: spend its tries on the card the window shows, never a guess.
+    const args = { ...base, certificate: entry.certificate };
+    return withPinWindow(ctx, "unlock", entry, (input) => ({ ...args, newPin: input.newPin }), "unlock");
   },
 };
 
