@@ -4,7 +4,9 @@
 const TAG = 1;
 const PAGE_SOURCE = "carecard-page";
 const EXTENSION_SOURCE = "carecard-extension";
-const PING_TIMEOUT_MS = 2000;
+// The extension answers only once its worker has the enterprise policy, which takes about 2 s
+// right after the browser starts (a login page opened as the home page).
+const PING_TIMEOUT_MS = 5000;
 const QUERY_TIMEOUT_MS = 90_000;
 // The user has 2 minutes per PIN entry and may retry after a wrong PIN.
 const PIN_TIMEOUT_MS = 10 * 60_000;

@@ -133,3 +133,26 @@ test("a worker that cannot answer the hello means silence, and the next message 
   assert.equal(hellos.length, 2);
   assert.equal(posted.length, 1);
 });
+
+test("a 'no' that is not final (the worker has not read the policy yet) is asked again; the page's messages wait", async () => {
+  const replies = [{ served: false, final: false }, { served: false, final: false }, { served: true, final: true }];
+  const { posted, forwarded, hellos, send } = loadContentScript((n) => replies[n - 1]);
+  await send({ ...good, type: "ping" });
+  await send(good);
+  assert.equal(posted.length, 0, "nothing answered before the final verdict");
+  await new Promise((r) => setTimeout(r, 800));
+  assert.equal(hellos.length, 3);
+  assert.deepEqual(posted.map((p) => p.message.type), ["pong"]);
+  assert.deepEqual(forwarded.map((m) => m.requestId), ["cc1-abc"]);
+});
+
+test("a final 'no' after provisional ones keeps the page unanswered", async () => {
+  const replies = [{ served: false, final: false }, { served: false, final: true }];
+  const { posted, forwarded, hellos, send } = loadContentScript((n) => replies[n - 1]);
+  await send({ ...good, type: "ping" });
+  await new Promise((r) => setTimeout(r, 500));
+  await send({ ...good, type: "ping", requestId: "cc2" });
+  assert.equal(hellos.length, 2);
+  assert.deepEqual(posted, []);
+  assert.deepEqual(forwarded, []);
+});

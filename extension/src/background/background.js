@@ -3,7 +3,7 @@
 
 import { NativeHost } from "./native.js";
 import { PinWindows, PIN_PORT_NAME } from "./pinwindow.js";
-import { currentPolicy, watchPolicy } from "./policy.js";
+import { currentPolicy, policyWithin, watchPolicy } from "./policy.js";
 import { ACTION_HANDLERS, mayRun } from "./actions.js";
 import { popupStatus } from "./popupstatus.js";
 import { ACTIONS, parseActionRequest } from "../shared/messages.js";
@@ -13,6 +13,8 @@ import { log, setLogLevel } from "../shared/log.js";
 import "./wasm.js";
 
 export const CONTENT_PORT_NAME = "carecard-content";
+/** How long a content script's hello waits for the managed policy before the built-in lists answer. */
+const HELLO_POLICY_WAIT_MS = 700;
 
 const host = new NativeHost(chrome.runtime);
 const pins = new PinWindows(chrome);
@@ -22,6 +24,9 @@ const subscribers = new Set();
 const busyKinds = new Map();
 
 watchPolicy();
+// Read the policy now: the content script's first question (may this page be answered?) needs it
+// within the page library's ping time, and chrome.storage.managed is slow while the browser starts.
+currentPolicy().catch(() => {});
 
 /** Whether the current native port has a `watch` running. */
 let watching = false;
@@ -92,20 +97,28 @@ function isContentScript(sender) {
   return Boolean(sender && sender.id === chrome.runtime.id && sender.tab && sender.frameId === 0);
 }
 
-/** `{served}`: whether this document's origin (the browser's word) is on the policy's lists. */
+/**
+ * `{served, final}`: whether this document's origin (the browser's word) is on the policy's lists.
+ * chrome.storage.managed can take seconds while the browser starts (5 s and more on a busy
+ * machine). Until it has been read the answer is not final: "yes" only for the developer hosts of
+ * an unpacked install (so development and the browser tests do not wait), otherwise "no", and the
+ * content script asks again after a "no" that is not final.
+ */
 async function answerHello(sender) {
   const origin = originOfSender(sender);
   try {
-    const policy = await currentPolicy();
-    setLogLevel(policy.logLevel);
+    const { policy, final } = await policyWithin(HELLO_POLICY_WAIT_MS);
     const served = isServedOrigin(origin, policy);
-    if (!served) {
-      log.debug("staying silent on", origin || "an opaque origin");
+    if (final) {
+      setLogLevel(policy.logLevel);
+      if (!served) {
+        log.debug("staying silent on", origin || "an opaque origin");
+      }
     }
-    return { served };
+    return { served, final };
   } catch (e) {
     log.error("policy unreadable:", e && e.message);
-    return { served: false };
+    return { served: false, final: true };
   }
 }
 

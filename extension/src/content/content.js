@@ -13,6 +13,8 @@
   const EXTENSION_SOURCE = "carecard-extension";
   const REQUEST_ID = /^[A-Za-z0-9_-]{1,64}$/;
   const PORT_NAME = "carecard-content";
+  const HELLO_ATTEMPTS = 30;
+  const HELLO_RETRY_MS = 300;
 
   let port = null;
   /** null until the page first speaks to us; then a promise of the worker's verdict for this document. */
@@ -21,24 +23,31 @@
   /** Whether the worker serves this document's origin (asked once; a failed ask is retried next time). */
   function served() {
     if (verdict === null) {
-      verdict = new Promise((resolve) => {
-        try {
-          chrome.runtime.sendMessage({ type: "carecard-hello" }, (reply) => {
-            if (chrome.runtime.lastError || !reply) {
-              verdict = null;
-              resolve(false);
-              return;
-            }
-            resolve(reply.served === true);
-          });
-        } catch {
-          // The extension was reloaded or disabled under this page.
+      verdict = new Promise((resolve) => ask(resolve, 1));
+    }
+    return verdict;
+  }
+
+  function ask(resolve, attempt) {
+    try {
+      chrome.runtime.sendMessage({ type: "carecard-hello" }, (reply) => {
+        if (chrome.runtime.lastError || !reply) {
           verdict = null;
+          resolve(false);
+        } else if (reply.served === true) {
+          resolve(true);
+        } else if (reply.final === false && attempt < HELLO_ATTEMPTS) {
+          // The worker has not read the enterprise policy yet (browser starting): ask again.
+          setTimeout(() => ask(resolve, attempt + 1), HELLO_RETRY_MS);
+        } else {
           resolve(false);
         }
       });
+    } catch {
+      // The extension was reloaded or disabled under this page.
+      verdict = null;
+      resolve(false);
     }
-    return verdict;
   }
 
   function isPageMessage(data) {
