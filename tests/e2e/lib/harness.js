@@ -124,10 +124,11 @@ export async function startSite(stack, { host = "localhost" } = {}) {
  * Chromium with the extension; `host: false` leaves the native host unregistered; `headless:
  * false` shows the window (the demo on a desktop); `handleSignals: false` stops Playwright from
  * closing the browser and exiting on Ctrl-C, so the caller can stop everything in order.
+ * `extensionPath` loads another copy of the extension (e.g. an older build, to show a test fails there).
  */
 export async function launchBrowser(
   stack,
-  { host = true, extension = true, extraArgs = [], headless = true, handleSignals = true } = {},
+  { host = true, extension = true, extraArgs = [], headless = true, handleSignals = true, extensionPath = extensionDir } = {},
 ) {
   const dir = mkdtempSync(join(tmpdir(), "carecard-e2e-"));
   const profile = join(dir, "profile");
@@ -158,7 +159,7 @@ export async function launchBrowser(
     args: [
       "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
       "--disable-component-update", "--disable-sync",
-      ...(extension ? [`--load-extension=${extensionDir}`, `--disable-extensions-except=${extensionDir}`] : []),
+      ...(extension ? [`--load-extension=${extensionPath}`, `--disable-extensions-except=${extensionPath}`] : []),
       ...extraArgs,
     ],
     env: {
