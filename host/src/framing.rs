@@ -50,17 +50,49 @@ pub fn read_frame(input: &mut impl Read) -> Result<Incoming, FrameError> {
     Ok(Incoming::Frame(payload))
 }
 
+/// stdin without the standard library's 8 KiB buffer: frames carry PINs, and `Stdin`'s buffer
+/// would keep the last frame's bytes (the caller wipes its own copy, but cannot reach that
+/// one). Reads go straight from the pipe into the frame buffer. Falls back to the buffered
+/// stdin only if the descriptor cannot be duplicated.
+pub fn unbuffered_stdin() -> Box<dyn Read> {
+    #[cfg(unix)]
+    {
+        use std::os::fd::AsFd;
+        match io::stdin().as_fd().try_clone_to_owned() {
+            Ok(fd) => return Box::new(std::fs::File::from(fd)),
+            Err(e) => log::warn!("reading stdin buffered: {e}"),
+        }
+    }
+    #[cfg(windows)]
+    {
+        use std::os::windows::io::AsHandle;
+        match io::stdin().as_handle().try_clone_to_owned() {
+            Ok(handle) => return Box::new(std::fs::File::from(handle)),
+            Err(e) => log::warn!("reading stdin buffered: {e}"),
+        }
+    }
+    Box::new(io::stdin().lock())
+}
+
 /// Skips an oversized frame's payload.
 ///
 /// Skipping rather than exiting: the length prefix is all we need to stay in step (Chrome
 /// always writes the bytes it announced), so the extension's port survives one bad message.
-/// The bytes go through io::copy's small fixed buffer into a sink, so the claim costs reading
-/// time but never memory. The caller answers before skipping, so a peer that announced more
-/// than it sends still gets its error at once; stdin ending inside the payload is `Truncated`.
+/// The bytes go through a small fixed buffer, wiped afterwards (the payload may hold a PIN), so
+/// the claim costs reading time but never memory. The caller answers before skipping, so a peer
+/// that announced more than it sends still gets its error at once; stdin ending inside the
+/// payload is `Truncated`.
 pub fn discard(input: &mut impl Read, len: u64) -> Result<(), FrameError> {
-    let skipped = io::copy(&mut input.by_ref().take(len), &mut io::sink())?;
-    if skipped < len {
-        return Err(FrameError::Truncated);
+    let mut buffer = zeroize::Zeroizing::new([0u8; 4096]);
+    let mut left = len;
+    while left > 0 {
+        let want = usize::try_from(left).map_or(buffer.len(), |l| l.min(buffer.len()));
+        match input.read(&mut buffer[..want]) {
+            Ok(0) => return Err(FrameError::Truncated),
+            Ok(n) => left -= n as u64,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e.into()),
+        }
     }
     Ok(())
 }

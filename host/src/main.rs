@@ -70,7 +70,7 @@ fn main() -> ExitCode {
         Err(e) => return refuse_caller(&writer, &e),
     }
     let host = Host::new(&config, writer);
-    let exit = host.serve(&mut std::io::stdin().lock());
+    let exit = host.serve(&mut framing::unbuffered_stdin());
     log::info!("stopped ({exit:?})");
     match exit {
         Exit::Clean => ExitCode::SUCCESS,

@@ -205,8 +205,10 @@ impl<'t> Piv<'t> {
 
     /// VERIFY the PIN once. Never retried here: a wrong PIN costs the user a try.
     pub fn verify_pin(&mut self, pin: &[u8]) -> Result<(), CardError> {
-        let block = pad_pin(pin)?;
-        let command = Command::new(0x00, 0x20, 0x00, PIN_REFERENCE).with_data(block.to_vec());
+        let mut block = Zeroizing::new(Vec::with_capacity(PIN_BLOCK));
+        pad_pin_into(&mut block, pin)?;
+        let command =
+            Command::new(0x00, 0x20, 0x00, PIN_REFERENCE).with_data(std::mem::take(&mut *block));
         let response = self.transmit(&command)?;
         check_reference_data(response.sw, Secret::Pin)?;
         self.pin_verified = true;
@@ -243,8 +245,9 @@ impl<'t> Piv<'t> {
 
     /// CHANGE REFERENCE DATA for the PIN: old PIN ‖ new PIN, each padded.
     pub fn change_pin(&mut self, old: &[u8], new: &[u8]) -> Result<(), CardError> {
-        let data = two_blocks(old, new)?;
-        let command = Command::new(0x00, 0x24, 0x00, PIN_REFERENCE).with_data(data.to_vec());
+        let mut data = two_blocks(old, new)?;
+        let command =
+            Command::new(0x00, 0x24, 0x00, PIN_REFERENCE).with_data(std::mem::take(&mut *data));
         let response = self.transmit(&command)?;
         check_reference_data(response.sw, Secret::Pin)?;
         // Some cards count a successful change as a verification: clear it afterwards too.
@@ -254,8 +257,9 @@ impl<'t> Piv<'t> {
 
     /// RESET RETRY COUNTER: PUK ‖ new PIN unblocks the PIN and sets it.
     pub fn reset_retry_counter(&mut self, puk: &[u8], new_pin: &[u8]) -> Result<(), CardError> {
-        let data = two_blocks(puk, new_pin)?;
-        let command = Command::new(0x00, 0x2C, 0x00, PIN_REFERENCE).with_data(data.to_vec());
+        let mut data = two_blocks(puk, new_pin)?;
+        let command =
+            Command::new(0x00, 0x2C, 0x00, PIN_REFERENCE).with_data(std::mem::take(&mut *data));
         let response = self.transmit(&command)?;
         check_reference_data(response.sw, Secret::Puk)?;
         self.pin_verified = true;
@@ -329,20 +333,22 @@ fn decompress(data: &[u8]) -> Result<Vec<u8>, CardError> {
     Ok(out)
 }
 
-/// Pads a PIN or PUK with 0xFF to 8 bytes in a buffer wiped on drop.
-fn pad_pin(pin: &[u8]) -> Result<Zeroizing<[u8; PIN_BLOCK]>, CardError> {
+/// Appends a PIN or PUK padded with 0xFF to 8 bytes. Straight into the caller's (wiped, heap)
+/// buffer: a padded block returned by value would be moved through stack slots that are never
+/// wiped, and a scan of the host's memory found the PIN there.
+fn pad_pin_into(out: &mut Vec<u8>, pin: &[u8]) -> Result<(), CardError> {
     if pin.is_empty() || pin.len() > PIN_BLOCK || pin.contains(&0xFF) {
         return Err(CardError::PinFormat);
     }
-    let mut block = Zeroizing::new([0xFF; PIN_BLOCK]);
-    block[..pin.len()].copy_from_slice(pin);
-    Ok(block)
+    out.extend_from_slice(pin);
+    out.resize(out.len() + PIN_BLOCK - pin.len(), 0xFF);
+    Ok(())
 }
 
 fn two_blocks(first: &[u8], second: &[u8]) -> Result<Zeroizing<Vec<u8>>, CardError> {
     let mut data = Zeroizing::new(Vec::with_capacity(2 * PIN_BLOCK));
-    data.extend_from_slice(&pad_pin(first)?[..]);
-    data.extend_from_slice(&pad_pin(second)?[..]);
+    pad_pin_into(&mut data, first)?;
+    pad_pin_into(&mut data, second)?;
     Ok(data)
 }
 

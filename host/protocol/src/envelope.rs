@@ -1,9 +1,12 @@
 //! Request and response envelopes of native messaging (DESIGN.md "Envelope").
 
+pub mod json;
+
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::error::{ErrorCode, WireError};
+use json::Wiped;
 
 /// A request as read off the wire; `arguments` is validated later by `Command::parse`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -35,11 +38,15 @@ fn reject(id: Option<u64>, why: &str) -> RejectedRequest {
 }
 
 /// Parses one frame's payload. Never panics on peer data.
+///
+/// The frame may carry a PIN (`arguments.pin`, or anywhere a confused or hostile peer puts
+/// it), so nothing parsed is dropped unwiped: the JSON is read by [`json::from_slice`], which
+/// leaves no scratch copies and refuses duplicate keys, and whatever this function does not
+/// hand back (the whole value on a refusal, unknown fields on success) is zeroised here. The
+/// caller still owns `frame` and the returned `arguments`, and must wipe both.
 pub fn parse_request(frame: &[u8]) -> Result<Request, RejectedRequest> {
-    let text = std::str::from_utf8(frame).map_err(|_| reject(None, "the message is not UTF-8"))?;
-    let value: Value =
-        serde_json::from_str(text).map_err(|_| reject(None, "the message is not valid JSON"))?;
-    let Value::Object(mut object) = value else {
+    let mut envelope = Wiped(json::from_slice(frame).map_err(|e| reject(None, &e.to_string()))?);
+    let Value::Object(object) = &mut envelope.0 else {
         return Err(reject(None, "the message is not a JSON object"));
     };
     let id = match object.get("id") {
@@ -48,16 +55,25 @@ pub fn parse_request(frame: &[u8]) -> Result<Request, RejectedRequest> {
             .as_u64()
             .ok_or_else(|| reject(None, "the id is not a non-negative integer"))?,
     };
-    let command = match object.remove("command") {
-        Some(Value::String(s)) => s,
+    // Check both shapes before taking anything out, so a refusal wipes everything.
+    match object.get("command") {
+        Some(Value::String(_)) => {}
         Some(_) => return Err(reject(Some(id), "the command is not a string")),
         None => return Err(reject(Some(id), "the message has no command")),
-    };
-    let arguments = match object.remove("arguments") {
-        None | Some(Value::Null) => empty_object(),
-        Some(v @ Value::Object(_)) => v,
+    }
+    match object.get("arguments") {
+        None | Some(Value::Null | Value::Object(_)) => {}
         Some(_) => return Err(reject(Some(id), "the arguments are not a JSON object")),
+    }
+    let command = match object.get_mut("command") {
+        Some(Value::String(s)) => std::mem::take(s),
+        _ => String::new(),
     };
+    let arguments = match object.get_mut("arguments") {
+        Some(v @ Value::Object(_)) => std::mem::take(v),
+        _ => empty_object(),
+    };
+    // `envelope` (any other fields) is wiped as it goes out of scope.
     Ok(Request {
         id,
         command,

@@ -7,6 +7,7 @@ use serde_json::Value;
 
 use crate::certificate::CertificateSummary;
 use crate::command::{command_takes_origin, normalise_arguments, Pins};
+use crate::envelope::json::{self, JsonError, Wiped};
 use crate::error::WireError;
 use crate::origin::{Origin, OriginPolicy};
 use crate::results::PROTOCOL_VERSION;
@@ -25,13 +26,18 @@ pub fn validate_request_json(
 ) -> Result<String, WireError> {
     let policy = OriginPolicy { developer_mode };
     let origin = Origin::parse(origin, &policy)?;
-    let mut arguments: Value = if arguments_json.trim().is_empty() {
+    // Read like the host reads a frame: duplicate keys refused, nothing left unwiped.
+    let mut arguments = Wiped(if arguments_json.trim().is_empty() {
         Value::Object(serde_json::Map::new())
     } else {
-        serde_json::from_str(arguments_json)
-            .map_err(|_| ValidationError::argument("arguments", "are not valid JSON"))?
-    };
-    let Value::Object(object) = &mut arguments else {
+        json::from_str(arguments_json).map_err(|e| match e {
+            JsonError::DuplicateKey => {
+                ValidationError::argument("arguments", "have a duplicate key")
+            }
+            _ => ValidationError::argument("arguments", "are not valid JSON"),
+        })?
+    });
+    let Value::Object(object) = &mut arguments.0 else {
         return Err(ValidationError::argument("arguments", "must be a JSON object").into());
     };
     if command_takes_origin(command) {
@@ -39,8 +45,13 @@ pub fn validate_request_json(
     } else {
         object.remove("origin");
     }
-    let normalised = normalise_arguments(command, &arguments, &policy, Pins::Later)?;
-    Ok(Value::Object(normalised).to_string())
+    let normalised = Wiped(Value::Object(normalise_arguments(
+        command,
+        &arguments.0,
+        &policy,
+        Pins::Later,
+    )?));
+    Ok(normalised.0.to_string())
 }
 
 /// Validates an origin and returns its normalised form.

@@ -91,6 +91,90 @@ fn arguments_must_be_an_object() {
 }
 
 #[test]
+fn duplicate_keys_are_refused_at_every_level() {
+    // DESIGN.md: duplicate keys are ERR_INVALID_REQUEST (serde_json alone lets the last win).
+    for frame in [
+        &br#"{"id": 5, "id": 6, "command": "status"}"#[..],
+        br#"{"id": 5, "command": "status", "command": "watch"}"#,
+        br#"{"id": 5, "command": "status", "arguments": {}, "arguments": {}}"#,
+        br#"{"id": 5, "command": "authenticate", "arguments": {"pin": "1234", "pin": "5678"}}"#,
+        br#"{"id": 5, "command": "status", "arguments": {"a": {"b": 1, "b": 2}}}"#,
+        br#"{"id": 5, "command": "status", "arguments": {"a": [{"c": 1}, {"c": 1, "c": 1}]}}"#,
+        br#"{"id": 5, "command": "status", "extra": {"x": null, "x": null}}"#,
+        // The same key spelt with an escape is still the same key.
+        br#"{"id": 5, "command": "status", "\u0069d": 6}"#,
+    ] {
+        let e = rejected(frame);
+        assert_eq!(
+            e.error.code,
+            ErrorCode::InvalidRequest,
+            "{}",
+            String::from_utf8_lossy(frame)
+        );
+        assert!(
+            e.error.message.contains("duplicate"),
+            "{}: {}",
+            String::from_utf8_lossy(frame),
+            e.error.message
+        );
+    }
+    // Equal keys in different objects are not duplicates.
+    let r = parse_request(
+        br#"{"id": 5, "command": "status", "arguments": {"id": 1, "a": [{"c": 1}, {"c": 2}]}}"#,
+    )
+    .expect("valid");
+    assert_eq!(r.arguments, json!({"id": 1, "a": [{"c": 1}, {"c": 2}]}));
+}
+
+#[test]
+fn json_edge_cases_read_as_serde_json_reads_them() {
+    // The envelope parser is strict RFC 8259 like serde_json: same acceptances, same values.
+    let r = parse_request(
+        br#" {"id":1,"command":"st\u0061tus","arguments":{"s":"\ud83d\ude00\n\"\\\/\b\f\r\t","n":[-0,1.5e3,-12,1E-2,18446744073709551615,-9223372036854775808,true,false,null,[],{}]}} "#,
+    )
+    .expect("valid");
+    assert_eq!(r.command, "status");
+    assert_eq!(
+        r.arguments,
+        serde_json::from_str::<serde_json::Value>(
+            r#"{"s":"\ud83d\ude00\n\"\\\/\b\f\r\t","n":[-0,1.5e3,-12,1E-2,18446744073709551615,-9223372036854775808,true,false,null,[],{}]}"#
+        )
+        .expect("serde_json")
+    );
+    for frame in [
+        &br#"{"id":1,"command":"status",}"#[..],
+        br#"{"id":01,"command":"status"}"#,
+        br#"{"id":1,"command":"st\x"}"#,
+        br#"{"id":1,"command":"\ud800"}"#,
+        b"{\"id\":1,\"command\":\"a\tb\"}",
+        br#"{"id":1,"command":"status"} x"#,
+        br#"{"id":1,"command":"status","arguments":{"n":1e400}}"#,
+        br#"{"id":1,"command":"status","arguments":{"n":-}}"#,
+        br#"{"id":1,"command":"status","arguments":{"n":1.}}"#,
+        br#"{'id':1}"#,
+    ] {
+        let e = rejected(frame);
+        assert_eq!(e.error.code, ErrorCode::InvalidRequest);
+    }
+    // Nesting is bounded (serde_json's limit is 128), so a deep frame cannot exhaust the stack.
+    let deep = format!(
+        r#"{{"id":1,"command":"status","arguments":{{"a":{}{}}}}}"#,
+        "[".repeat(20_000),
+        "]".repeat(20_000)
+    );
+    assert_eq!(
+        rejected(deep.as_bytes()).error.code,
+        ErrorCode::InvalidRequest
+    );
+    let fine = format!(
+        r#"{{"id":1,"command":"status","arguments":{{"a":{}{}}}}}"#,
+        "[".repeat(100),
+        "]".repeat(100)
+    );
+    assert!(parse_request(fine.as_bytes()).is_ok());
+}
+
+#[test]
 fn a_pin_failure_serialises_exactly() {
     let error = WireError::new(ErrorCode::PinIncorrect, "Wrong PIN.").with_retries_left(2);
     let frame = Response::failure(Some(7), error).to_vec();

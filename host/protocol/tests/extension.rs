@@ -110,6 +110,27 @@ fn refusals_carry_the_right_code() {
 }
 
 #[test]
+fn duplicate_keys_in_the_arguments_are_refused_at_every_level() {
+    for arguments in [
+        r#"{"challengeNonce": "NONCE", "challengeNonce": "NONCE"}"#,
+        r#"{"challengeNonce": "NONCE", "pin": "1234", "pin": "5678"}"#,
+        r#"{"challengeNonce": "NONCE", "origin": "https://a.nhs.uk", "origin": "https://b.nhs.uk"}"#,
+        r#"{"challengeNonce": "NONCE", "extra": {"a": 1, "a": 2}}"#,
+        r#"{"challengeNonce": "NONCE", "extra": [[{"a": 1, "\u0061": 2}]]}"#,
+    ] {
+        let arguments = arguments.replace("NONCE", NONCE);
+        let e =
+            validate_request_json("authenticate", &arguments, SENDER, false).expect_err(&arguments);
+        assert_eq!(e.code, ErrorCode::InvalidRequest, "{arguments}");
+        assert!(
+            e.message.contains("duplicate"),
+            "{arguments}: {}",
+            e.message
+        );
+    }
+}
+
+#[test]
 fn developer_mode_allows_http_localhost() {
     let out = validate_request_json(
         "authenticate",
