@@ -52,6 +52,16 @@ assert.deepEqual(args, {
 
 e = thrown(() => wasm.validateRequest("change-pin", '{"newPin": "12ab56"}', "https://a.nhs.uk", false));
 assert.equal(e.code, "ERR_PIN_FORMAT");
+// Duplicate keys are refused at any depth (JSON.parse would let the last one win).
+for (const dup of [
+  `{"challengeNonce": "${NONCE}", "challengeNonce": "${NONCE}"}`,
+  `{"challengeNonce": "${NONCE}", "pin": "1234", "pin": "5678"}`,
+  `{"challengeNonce": "${NONCE}", "x": [{"a": 1, "\\u0061": 2}]}`,
+]) {
+  e = thrown(() => wasm.validateRequest("authenticate", dup, "https://a.nhs.uk", false));
+  assert.equal(e.code, "ERR_INVALID_REQUEST", dup);
+  assert.match(e.message, /duplicate/, dup);
+}
 e = thrown(() => wasm.validateRequest("erase-card", "{}", "https://a.nhs.uk", false));
 assert.equal(e.code, "ERR_UNKNOWN_COMMAND");
 e = thrown(() => wasm.validateRequest("authenticate", '{"challengeNonce": "x"}', "https://a.nhs.uk", false));
