@@ -17,7 +17,11 @@ struct Scripted<'a> {
 impl Transport for Scripted<'_> {
     fn transmit(&mut self, apdu: &[u8]) -> Result<Vec<u8>, CardError> {
         // A short APDU: header, optional Lc + ≤ 255 data bytes, optional Le.
-        assert!(apdu.len() >= 4 && apdu.len() <= 4 + 1 + 255 + 1, "{} bytes", apdu.len());
+        assert!(
+            apdu.len() >= 4 && apdu.len() <= 4 + 1 + 255 + 1,
+            "{} bytes",
+            apdu.len()
+        );
         let answer = self.answers.get(self.sent).copied();
         self.sent += 1;
         answer.map(<[u8]>::to_vec).ok_or(CardError::CardRemoved)
@@ -51,7 +55,12 @@ fuzz_target!(|input: &[u8]| {
                 assert_eq!(r.data.len() + 2, answer.len());
                 let sw = r.sw;
                 assert_eq!(sw, StatusWord::from_bytes(sw.sw1(), sw.sw2()));
-                let _ = (sw.retries_left(), sw.bytes_remaining(), sw.correct_le(), sw.to_string());
+                let _ = (
+                    sw.retries_left(),
+                    sw.bytes_remaining(),
+                    sw.correct_le(),
+                    sw.to_string(),
+                );
                 let _ = r.into_data();
             }
             Err(_) => assert!(answer.len() < 2),

@@ -11,7 +11,10 @@ fuzz_target!(|der: &[u8]| {
         let json = serde_json::to_string(&summary).expect("serialises");
         assert!(json.starts_with('{'));
         if let Some(id) = &summary.user_id {
-            assert!(id.len() == 12 && id.bytes().all(|b| b.is_ascii_digit()), "{id}");
+            assert!(
+                id.len() == 12 && id.bytes().all(|b| b.is_ascii_digit()),
+                "{id}"
+            );
         }
     }
 });

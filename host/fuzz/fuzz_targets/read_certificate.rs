@@ -18,7 +18,10 @@ struct Card<'a> {
 impl Transport for Card<'_> {
     fn transmit(&mut self, apdu: &[u8]) -> Result<Vec<u8>, CardError> {
         self.calls += 1;
-        assert!(self.calls <= 1 + MAX_OBJECT / 256 + 4, "too many GET RESPONSEs");
+        assert!(
+            self.calls <= 1 + MAX_OBJECT / 256 + 4,
+            "too many GET RESPONSEs"
+        );
         let piece = self.reply.len().min(256);
         let (now, later) = self.reply.split_at(piece);
         self.reply = later;

@@ -17,7 +17,9 @@ fn same(a: &Value, b: &Value) -> bool {
         (Value::Number(x), Value::Number(y)) => match (x.as_f64(), y.as_f64()) {
             _ if x == y => true,
             (Some(p), Some(q)) if x.is_f64() || y.is_f64() => {
-                p == q || (p - q).abs() <= p.abs().max(q.abs()) * 1e-15 || p.abs().max(q.abs()) < 1e-300
+                p == q
+                    || (p - q).abs() <= p.abs().max(q.abs()) * 1e-15
+                    || p.abs().max(q.abs()) < 1e-300
             }
             _ => false,
         },
@@ -62,11 +64,15 @@ fuzz_target!(|frame: &[u8]| {
             .unwrap_or("https://am.nhsidentity.spineservices.nhs.uk");
         let arguments = request.arguments.to_string();
         let _ = validate_origin(origin, developer_mode);
-        if let Ok(out) = validate_request_json(&request.command, &arguments, origin, developer_mode) {
+        if let Ok(out) = validate_request_json(&request.command, &arguments, origin, developer_mode)
+        {
             let value = json::from_str(&out).expect("valid JSON out");
             if command_takes_origin(&request.command) {
                 let normalised = validate_origin(origin, developer_mode).expect("origin was valid");
-                assert_eq!(value.get("origin").and_then(Value::as_str), Some(normalised.as_str()));
+                assert_eq!(
+                    value.get("origin").and_then(Value::as_str),
+                    Some(normalised.as_str())
+                );
             }
             let again = validate_request_json(&request.command, &out, origin, developer_mode)
                 .expect("its own output validates");
