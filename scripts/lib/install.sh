@@ -7,6 +7,9 @@
 # (unshare/setpriv for isolated stacks), pkg-config and a C toolchain for pcsc-sys.
 CARECARD_DEBS=(pcscd libpcsclite-dev vsmartcard-vpcd opensc chromium nodejs npm util-linux python3 shellcheck
   pkg-config build-essential ca-certificates)
+# scripts/package: dpkg-deb and lintian (.deb), the MinGW linker for the Windows host, wixl and
+# msiinfo (.msi), zip (extension), openssl (throw-away test key).
+CARECARD_PACKAGE_DEBS=(dpkg-dev lintian fakeroot gcc-mingw-w64-x86-64 msitools wixl zip openssl)
 
 deb_installed() {
   dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'
@@ -22,9 +25,11 @@ have_package() {
   deb_installed "$1"
 }
 
+# ensure_debs [PACKAGE...]: the given Debian packages, or CARECARD_DEBS.
 ensure_debs() {
-  local missing=() pkg
-  for pkg in "${CARECARD_DEBS[@]}"; do
+  local missing=() pkg wanted=("$@")
+  ((${#wanted[@]} > 0)) || wanted=("${CARECARD_DEBS[@]}")
+  for pkg in "${wanted[@]}"; do
     have_package "$pkg" || missing+=("$pkg")
   done
   if ((${#missing[@]} == 0)); then
