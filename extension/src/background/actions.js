@@ -5,6 +5,7 @@ import { ExtensionError, toWireError } from "../shared/errors.js";
 import { isOriginAllowed } from "../shared/origins.js";
 import { stripPageSecrets } from "../shared/messages.js";
 import { validate, summarise } from "./wasm.js";
+import { pickCard, pinRetriesLeft as cardPinRetriesLeft } from "./cardpick.js";
 
 /** Actions only card-management origins may use. */
 export const CARD_MANAGEMENT_ACTIONS = new Set(["changePin", "unlock"]);
@@ -63,27 +64,28 @@ export const ACTION_HANDLERS = {
   },
 };
 
-/** The certificate entry to use: the one the page named, else the first in `slot`. */
+/**
+ * PIN-spending host requests (authenticate, sign, change-pin, unlock) sent so far, counted again
+ * when each answers: a request whose `cards` answer is older than a change of this count reads
+ * the card again before its window shows (another tab's window may have spent or reset tries).
+ */
+let pinUses = 0;
+
+/**
+ * The certificate entry to use (the one the page named, else the first in `slot`) with its card,
+ * from one `cards` request: the card's PIN state comes in the same answer (cardpick.js).
+ */
 async function pickCertificate(ctx, wanted, slot) {
-  const { certificates = [] } = await ctx.host.request("certificates", {});
-  const match = certificates.find((c) =>
-    typeof wanted === "string" ? c.certificate === wanted : slot === null || c.slot === slot,
-  );
-  if (match) {
-    // pin-status names the card by its authentication (9A) certificate; the PIN is card-wide.
-    const sameCard = certificates.find((c) => c.reader === match.reader && c.slot === "9A");
-    return { ...match, pinCertificate: sameCard ? sameCard.certificate : undefined };
-  }
-  if (certificates.length === 0) {
-    throw new ExtensionError("ERR_NO_CARD", "Insert your smartcard and try again.");
-  }
-  throw new ExtensionError("ERR_CERTIFICATE_NOT_FOUND", "The certificate asked for is not on any inserted card.");
+  const args = await validate("cards", {}, ctx.origin, ctx.policy.developerMode);
+  const seen = pinUses;
+  const { cards = [] } = await ctx.host.request("cards", args);
+  return { ...pickCard(cards, wanted, slot), seen, cardsArgs: args };
 }
 
 /** Holder name, user ID and retries left for the window. */
 async function windowContext(ctx, kind, entry) {
   const summary = await summarise(entry.certificate);
-  const retriesLeft = await pinRetriesLeft(ctx, entry.pinCertificate);
+  const retriesLeft = await currentRetriesLeft(ctx, entry);
   const name = summary
     ? [summary.givenName, summary.surname].filter(Boolean).join(" ") || summary.commonName
     : "";
@@ -97,17 +99,17 @@ async function windowContext(ctx, kind, entry) {
   };
 }
 
-/** Retries left; a blocked PIN counts as 0 (unlock still needs the window for the new PIN). */
-async function pinRetriesLeft(ctx, certificate) {
-  try {
-    const status = await ctx.host.request("pin-status", certificate ? { certificate } : {});
-    return status.pinRetriesLeft;
-  } catch (e) {
-    if (e instanceof ExtensionError && e.code === "ERR_PIN_BLOCKED") {
-      return 0;
-    }
-    throw e;
+/**
+ * Retries left on the entry's card when its turn comes: from the `cards` answer the entry came
+ * from, unless a PIN was sent to a card since, then from a fresh `cards` (the same card, found by
+ * the chosen certificate). A blocked PIN counts as 0.
+ */
+async function currentRetriesLeft(ctx, entry) {
+  if (entry.seen === pinUses) {
+    return cardPinRetriesLeft(entry.card);
   }
+  const { cards = [] } = await ctx.host.request("cards", entry.cardsArgs);
+  return cardPinRetriesLeft(pickCard(cards, entry.certificate, null).card);
 }
 
 /**
@@ -141,7 +143,13 @@ async function withPinWindow(ctx, kind, entry, buildArgs, command) {
       try {
         args = await validate(command, args, ctx.origin, ctx.policy.developerMode);
         session.showBusy();
-        const result = await ctx.host.request(command, args);
+        pinUses += 1;
+        let result;
+        try {
+          result = await ctx.host.request(command, args);
+        } finally {
+          pinUses += 1;
+        }
         session.close();
         return result;
       } catch (e) {
