@@ -1,4 +1,7 @@
-// Toolbar popup: readers, card, holder, certificate expiry and the helper version.
+// Toolbar popup: readers, card, holder, certificate expiry and the helper version; "Copy
+// diagnostics" for the service desk.
+
+import { diagnosticsText } from "./diagnostics.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -56,4 +59,41 @@ function show(status) {
   }
 }
 
-chrome.runtime.sendMessage({ type: "popup-status" }).then(show, (e) => show({ error: { code: "ERR_INTERNAL", message: e.message } }));
+let lastStatus = null;
+
+/** "Copy diagnostics": what the extension knows, for the IT service desk. */
+async function copyDiagnostics() {
+  let managed = {};
+  try {
+    managed = await chrome.storage.managed.get(null);
+  } catch {
+    // no managed storage on this platform
+  }
+  const text = diagnosticsText({
+    manifest: chrome.runtime.getManifest(),
+    extensionId: chrome.runtime.id,
+    managed,
+    status: lastStatus,
+    userAgent: navigator.userAgent,
+    now: new Date(),
+  });
+  try {
+    await navigator.clipboard.writeText(text);
+    $("copied").textContent = "Copied: paste it into your message to the service desk.";
+  } catch {
+    $("copied").textContent = "Could not copy to the clipboard.";
+  }
+}
+
+$("copy-diagnostics").addEventListener("click", copyDiagnostics);
+
+chrome.runtime.sendMessage({ type: "popup-status" }).then(
+  (status) => {
+    lastStatus = status;
+    show(status);
+  },
+  (e) => {
+    lastStatus = { error: { code: "ERR_INTERNAL", message: e.message } };
+    show(lastStatus);
+  },
+);
