@@ -3,16 +3,14 @@
 //!
 //! The log is bounded: `carecard-host.log` is rotated by size into `carecard-host.log.1` …
 //! `.4` (the oldest is dropped), so the five files together stay within `logMaxBytes` (default
-//! 10 MiB). Each line is formatted into one buffer and written with one `write` call, so lines
-//! of several host processes sharing the file never interleave.
+//! 10 MiB). simplelog formats each record; the line is assembled whole and written with one
+//! `write` call, so lines of several host processes sharing the file never interleave.
 
 use log::{LevelFilter, Log, Metadata, Record};
 use std::fmt::Write as _;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, PoisonError};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 pub const LOG_FILE: &str = "carecard-host.log";
 /// How many files the log keeps: the current one and four rotated ones.
@@ -56,10 +54,8 @@ pub fn init(level: LevelFilter, max_bytes: u64) {
         Some(file) => Box::new(file),
         None => Box::new(Stderr),
     };
-    let logger: &'static HostLogger<Box<dyn LineSink>> = Box::leak(Box::new(HostLogger {
-        level,
-        sink: Mutex::new(sink),
-    }));
+    let logger: &'static HostLogger<Box<dyn LineSink>> =
+        Box::leak(Box::new(HostLogger::new(level, sink)));
     if log::set_logger(logger).is_ok() {
         log::set_max_level(level);
     } else {
@@ -89,79 +85,103 @@ impl LineSink for Stderr {
     }
 }
 
-/// The `log` backend: formats each record into one line and hands it to the sink.
-#[derive(Debug)]
-pub struct HostLogger<S> {
-    level: LevelFilter,
-    sink: Mutex<S>,
+/// The `log` backend. simplelog formats each record (`2026-12-03T10:08:45.123456789Z [INFO]
+/// carecard_host::dispatch: message`); around it this adds what simplelog's `WriteLogger` does
+/// not do: the message's line breaks and other control characters are escaped first, so one
+/// record is exactly one line (and a value in a message cannot forge log lines), and the line
+/// is handed to the sink whole, so it costs one `write` and rotates by size.
+pub struct HostLogger<S: LineSink + 'static> {
+    inner: simplelog::WriteLogger<LineAssembler<S>>,
 }
 
-impl<S: LineSink> Log for HostLogger<S> {
+impl<S: LineSink + 'static> std::fmt::Debug for HostLogger<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HostLogger").finish_non_exhaustive()
+    }
+}
+
+impl<S: LineSink + 'static> HostLogger<S> {
+    pub fn new(level: LevelFilter, sink: S) -> HostLogger<S> {
+        let config = simplelog::ConfigBuilder::new()
+            .set_time_format_rfc3339()
+            .set_thread_level(LevelFilter::Off)
+            // Target and location filters compare against the record's level: `Error` means
+            // "on every record", `Off` "never".
+            .set_target_level(LevelFilter::Error)
+            .set_location_level(LevelFilter::Off)
+            .build();
+        HostLogger {
+            inner: *simplelog::WriteLogger::new(
+                level,
+                config,
+                LineAssembler {
+                    pending: Vec::new(),
+                    sink,
+                },
+            ),
+        }
+    }
+}
+
+impl<S: LineSink + 'static> Log for HostLogger<S> {
     fn enabled(&self, metadata: &Metadata) -> bool {
-        metadata.level() <= self.level
+        self.inner.enabled(metadata)
     }
 
     fn log(&self, record: &Record) {
         if !self.enabled(record.metadata()) {
             return;
         }
-        let line = format_line(record, SystemTime::now());
-        self.sink
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .write_line(line.as_bytes());
+        let message = escape(&record.args().to_string());
+        self.inner.log(
+            &Record::builder()
+                .metadata(record.metadata().clone())
+                .args(format_args!("{message}"))
+                .build(),
+        );
     }
 
     fn flush(&self) {}
 }
 
-/// `2026-12-03T10:08:45.123Z [INFO] carecard_host::dispatch: message\n`. Line breaks and other control characters in
-/// the message are escaped, so one record is always exactly one line (and a value that ends up
-/// in a message cannot forge log lines).
-fn format_line(record: &Record, now: SystemTime) -> String {
-    let mut message = String::new();
-    let _ = write!(message, "{}", record.args());
-    let mut line = String::with_capacity(message.len() + 40);
-    push_timestamp(&mut line, now);
-    let _ = write!(line, " [{}] {}: ", record.level(), record.target());
+/// Line breaks and other control characters as visible escapes.
+fn escape(message: &str) -> String {
+    let mut out = String::with_capacity(message.len());
     for c in message.chars() {
         match c {
-            '\n' => line.push_str("\\n"),
-            '\r' => line.push_str("\\r"),
-            '\t' => line.push('\t'),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push('\t'),
             c if c.is_control() => {
-                let _ = write!(line, "\\u{{{:x}}}", c as u32);
+                let _ = write!(out, "\\u{{{:x}}}", c as u32);
             }
-            c => line.push(c),
+            c => out.push(c),
         }
     }
-    line.push('\n');
-    line
+    out
 }
 
-/// UTC, ISO 8601 with milliseconds.
-fn push_timestamp(out: &mut String, now: SystemTime) {
-    let since = now.duration_since(UNIX_EPOCH).unwrap_or_default();
-    let secs = since.as_secs();
-    let (days, rest) = (secs / 86_400, secs % 86_400);
-    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z / 146_097;
-    let doe = z % 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + u64::from(month <= 2);
-    let _ = write!(
-        out,
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:03}Z",
-        rest / 3600,
-        rest / 60 % 60,
-        rest % 60,
-        since.subsec_millis()
-    );
+/// Collects what simplelog writes for one record (it writes in pieces) and hands each complete
+/// line to the sink at once. The message was escaped, so the only line break is the record's end.
+pub struct LineAssembler<S> {
+    pending: Vec<u8>,
+    sink: S,
+}
+
+impl<S: LineSink> Write for LineAssembler<S> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.pending.extend_from_slice(buf);
+        while let Some(end) = self.pending.iter().position(|b| *b == b'\n') {
+            let rest = self.pending.split_off(end + 1);
+            self.sink.write_line(&self.pending);
+            self.pending = rest;
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
 }
 
 /// A file the log can rotate.
@@ -464,12 +484,10 @@ mod tests {
     fn one_write_per_line_and_one_line_per_record() {
         let scratch = Scratch::new("writes");
         let path = scratch.0.join(LOG_FILE);
-        let logger = HostLogger {
-            level: LevelFilter::Debug,
-            sink: Mutex::new(
-                Rotating::<Counting>::open(path.clone(), 1 << 20, LOG_FILES).expect("open"),
-            ),
-        };
+        let logger = HostLogger::new(
+            LevelFilter::Debug,
+            Rotating::<Counting>::open(path.clone(), 1 << 20, LOG_FILES).expect("open"),
+        );
         let before = WRITES.load(Ordering::SeqCst);
         let reader = "Virtual PCD 00 00";
         for n in 0..40 {
@@ -505,18 +523,18 @@ mod tests {
     }
 
     #[test]
-    fn timestamps_are_utc_iso_8601() {
-        let mut s = String::new();
-        push_timestamp(
-            &mut s,
-            UNIX_EPOCH + std::time::Duration::from_millis(1_796_292_525_123),
+    fn lines_start_with_a_utc_rfc_3339_timestamp() {
+        let scratch = Scratch::new("time");
+        let path = scratch.0.join(LOG_FILE);
+        let logger = HostLogger::new(
+            LevelFilter::Info,
+            Rotating::<File>::open(path.clone(), 1 << 20, LOG_FILES).expect("open"),
         );
-        assert_eq!(s, "2026-12-03T10:08:45.123Z");
-        let mut s = String::new();
-        push_timestamp(
-            &mut s,
-            UNIX_EPOCH + std::time::Duration::from_secs(951_782_400),
-        );
-        assert_eq!(s, "2000-02-29T00:00:00.000Z");
+        record_line(&logger, Level::Warn, format_args!("x"));
+        let text = fs::read_to_string(&path).expect("read");
+        let (time, rest) = text.split_once(' ').expect("timestamp");
+        assert_eq!(rest, "[WARN] carecard_host::test: x\n");
+        assert!(time.len() >= 20 && time.ends_with('Z'), "{time}");
+        assert_eq!((&time[4..5], &time[10..11]), ("-", "T"), "{time}");
     }
 }
