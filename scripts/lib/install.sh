@@ -7,9 +7,9 @@
 # (unshare/setpriv for isolated stacks), pkg-config and a C toolchain for pcsc-sys.
 CARECARD_DEBS=(pcscd libpcsclite-dev vsmartcard-vpcd opensc chromium nodejs npm util-linux python3 shellcheck
   pkg-config build-essential ca-certificates)
-# scripts/package: dpkg-deb and lintian (.deb), the MinGW linker for the Windows host, wixl and
+# scripts/package: dpkg-deb, dpkg-shlibdeps and lintian (.deb), the MinGW linker for the Windows host, wixl and
 # msiinfo (.msi), zip (extension), openssl (throw-away test key).
-CARECARD_PACKAGE_DEBS=(dpkg-dev lintian fakeroot gcc-mingw-w64-x86-64 msitools wixl zip openssl)
+CARECARD_PACKAGE_DEBS=(dpkg-dev lintian gcc-mingw-w64-x86-64 msitools wixl zip openssl)
 
 deb_installed() {
   dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'
