@@ -340,3 +340,24 @@ test("NativeMessagingUserLevelHosts false: a user-level manifest is ignored even
   assert.match(await tryNativeHost(USER_HOST), /not found/i);
   assert.ok(!existsSync(join(dir, "user-host.ran")), "the user-level host was started");
 });
+
+test("the popup's Copy diagnostics names the extension, the policy in force and the helper", async () => {
+  const popup = await browser.newPage();
+  await popup.goto(`chrome-extension://${extensionId}/popup.html`);
+  await popup.locator("#host-version").filter({ hasText: /\d/ }).waitFor({ timeout: 15000 });
+  // Headless Chromium will not let the test read the clipboard: catch what is written instead.
+  await popup.evaluate(() => {
+    navigator.clipboard.writeText = async (text) => {
+      window.copiedText = text;
+    };
+  });
+  await popup.click("#copy-diagnostics");
+  await popup.locator("#copied").filter({ hasText: /Copied/ }).waitFor({ timeout: 5000 });
+  const text = await popup.evaluate(() => window.copiedText);
+  assert.match(text, new RegExp(`^extension: ${version.replace(/\./g, "\\.")} \\(${extensionId}\\)$`, "m"));
+  assert.match(text, new RegExp(`^policy allowedOrigins: .*${site.origin.replace(/[.:/]/g, "\\$&")}`, "m"));
+  assert.match(text, /^helper: carecard-host \d+\.\d+\.\d+$/m);
+  assert.match(text, /^reader: Virtual PCD 00 00: card, ATR 3B/m);
+  assert.doesNotMatch(text, /123456/);
+  await popup.close();
+});
