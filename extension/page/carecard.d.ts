@@ -37,9 +37,70 @@ export type CardEvent =
 export declare function status(): Promise<Status>;
 export declare function getCertificates(): Promise<{ certificates: CertificateEntry[] }>;
 export declare function authenticate(options: { challengeNonce: string; certificate?: string }): Promise<AuthenticationToken>;
-export declare function sign(options: { hash: string; hashFunction: HashFunction; certificate: string }): Promise<SignResult>;
-export declare function changePin(): Promise<Record<string, never>>;
-export declare function unlock(options: { puk: string }): Promise<Record<string, never>>;
+/** `description`: plain text (≤ 200 characters) the PIN window shows, in quotes, as the site's own words. */
+export declare function sign(options: {
+  hash: string; hashFunction: HashFunction; certificate: string; description?: string;
+}): Promise<SignResult>;
+
+// ---- Card management: served only to the policy's cardManagementOrigins (docs/INTERFACES.md,
+// "Page API for card management"); any other origin gets ERR_ORIGIN_NOT_ALLOWED.
+
+/** Names the card: at most one of these; none = the only inserted card. */
+export type CardSelector =
+  | { certificate?: undefined; reader?: undefined }
+  | { certificate: string; reader?: undefined }
+  | { reader: string; certificate?: undefined };
+export type SessionCardSelector = CardSelector | { session: string; certificate?: undefined; reader?: undefined };
+
+export type KeySlot = "9A" | "9C";
+export interface PendingRenewal { slot: KeySlot; step: "generating" | "key-generated"; publicKey?: string; at?: number }
+export interface CardInfo {
+  reader: string;
+  atr: string;
+  /** null: not a PIV card (no other fields then). */
+  application?: "PIV" | null;
+  certificates?: { slot: KeySlot; certificate: string }[];
+  pinRetriesLeft?: number | null;
+  pinBlocked?: boolean;
+  pukRetriesLeft?: number | null;
+  /** hex SHA-256 of the CHUID; null when the card has no CHUID (blank). */
+  cardId?: string | null;
+  pendingRenewal?: PendingRenewal[];
+}
+export interface CardSessionInfo { session: string; reader: string; cardId: string | null; pendingRenewal: PendingRenewal[] }
+/** Fixes the PIN window's title: "Renew your smartcard certificates" / "Set up this card" / "Repair this card". */
+export type ManagementPurpose = "renew" | "issue" | "repair";
+
+export interface CardSessionCommands {
+  "management-authenticate": {
+    args: { algorithm: "3DES" | "AES128" | "AES192" | "AES256"; template: string };
+    result: { template: string };
+  };
+  "generate-key": { args: { slot: KeySlot; algorithm: "RSA2048" | "P256" | "P384" }; result: { publicKey: string } };
+  "write-certificate": { args: { slot: KeySlot; certificate: string }; result: Record<string, never> };
+  "put-data": { args: { object: "CHUID" | "CCC" | "PRINTED"; data: string }; result: Record<string, never> };
+  "session-close": { args: Record<string, never>; result: Record<string, never> };
+  /** Opens the PIN window ("confirm with PIN"); the extension inserts the PIN. */
+  "prove-possession": { args: { slot: KeySlot; challenge: string; purpose?: ManagementPurpose }; result: SignResult };
+  /** Opens the PIN window ("confirm with PIN"); the extension inserts the PIN. */
+  "verify-pin": { args: { purpose?: ManagementPurpose }; result: Record<string, never> };
+}
+export type CardSessionCommand = keyof CardSessionCommands;
+
+/** Every card with its certificates, PIN/PUK retries, card id and unfinished renewal (the host's `cards`). */
+export declare function cards(): Promise<{ cards: CardInfo[] }>;
+/** Change the PIN: the extension window asks the current PIN and the new one twice. */
+export declare function changePin(options?: SessionCardSelector): Promise<Record<string, never>>;
+/** Unlock (or set an initial PIN) with the PUK from the service; the window asks the new PIN twice. */
+export declare function unlock(options: { puk: string } & SessionCardSelector): Promise<Record<string, never>>;
+/** Opens the (single, exclusive) card session; it belongs to this page and ends when the page goes. */
+export declare function openCardSession(options?: CardSelector): Promise<CardSessionInfo>;
+/** One step of a multi-step card-management flow inside `session`. */
+export declare function cardSession<C extends CardSessionCommand>(
+  session: string,
+  command: C,
+  args?: CardSessionCommands[C]["args"],
+): Promise<CardSessionCommands[C]["result"]>;
 /** Returns the unsubscribe function; its `ready` resolves true once events flow (false if they cannot). */
 export declare function onCardEvent(
   callback: (event: CardEvent) => void,
@@ -49,5 +110,6 @@ export declare function onCardEvent(
 declare const carecard: {
   status: typeof status; getCertificates: typeof getCertificates; authenticate: typeof authenticate; sign: typeof sign;
   changePin: typeof changePin; unlock: typeof unlock; onCardEvent: typeof onCardEvent; CarecardError: typeof CarecardError;
+  cards: typeof cards; openCardSession: typeof openCardSession; cardSession: typeof cardSession;
 };
 export default carecard;
