@@ -10,6 +10,9 @@ const PING_TIMEOUT_MS = 5000;
 const QUERY_TIMEOUT_MS = 90_000;
 // The user has 2 minutes per PIN entry and may retry after a wrong PIN.
 const PIN_TIMEOUT_MS = 10 * 60_000;
+// A card-session step: generating an RSA-2048 key on an old card takes up to two minutes.
+const SESSION_TIMEOUT_MS = 150_000;
+const TIMEOUTS_MS = { pin: PIN_TIMEOUT_MS, session: SESSION_TIMEOUT_MS };
 
 const KINDS = {
   status: "query",
@@ -18,6 +21,10 @@ const KINDS = {
   sign: "pin",
   changePin: "pin",
   unlock: "pin",
+  cards: "query",
+  openCardSession: "session",
+  cardSession: "session",
+  cardSessionPin: "pin",
   subscribe: "events",
   unsubscribe: "events",
 };
@@ -126,13 +133,14 @@ async function call(action, args) {
   await ensureExtension();
   const kind = KINDS[action];
   if (busyKinds.has(kind)) {
-    throw new CarecardError("ERR_CARD_BUSY", `Another carecard ${kind === "pin" ? "PIN request" : "request"} from this page is still running.`);
+    const what = { pin: "PIN request", session: "card-session step" }[kind] || "request";
+    throw new CarecardError("ERR_CARD_BUSY", `Another carecard ${what} from this page is still running.`);
   }
   busyKinds.add(kind);
   try {
     return await exchange(
       { type: "request", action, arguments: args },
-      kind === "pin" ? PIN_TIMEOUT_MS : QUERY_TIMEOUT_MS,
+      TIMEOUTS_MS[kind] || QUERY_TIMEOUT_MS,
       () => new CarecardError("ERR_TIMEOUT", "The carecard extension did not answer in time."),
     );
   } finally {
@@ -159,19 +167,69 @@ export function authenticate({ challengeNonce, certificate } = {}) {
   return call("authenticate", args);
 }
 
-/** Signs a base64 `hash` with the card holding `certificate`: `{signature, signatureAlgorithm}`. */
-export function sign({ hash, hashFunction, certificate } = {}) {
-  return call("sign", { hash, hashFunction, certificate });
+/**
+ * Signs a base64 `hash` with the card holding `certificate`: `{signature, signatureAlgorithm}`.
+ * `description` (optional, plain text, at most 200 characters) is shown in the PIN window, in
+ * quotes, as this site's words about what is being signed.
+ */
+export function sign({ hash, hashFunction, certificate, description } = {}) {
+  const args = { hash, hashFunction, certificate };
+  if (description !== undefined) {
+    args.description = description;
+  }
+  return call("sign", args);
 }
 
-/** Card management origins only: change the PIN (both PINs are typed in the extension window). */
-export function changePin() {
-  return call("changePin", {});
+/** At most one of `certificate`, `reader` (and, where allowed, `session`), passed on as given. */
+function selector(options, allowSession) {
+  const names = allowSession ? ["certificate", "reader", "session"] : ["certificate", "reader"];
+  const args = {};
+  for (const name of names) {
+    if (options && options[name] !== undefined) {
+      args[name] = options[name];
+    }
+  }
+  return args;
 }
 
-/** Card management origins only: unlock with the PUK from the service; the new PIN is typed in the extension window. */
-export function unlock({ puk } = {}) {
-  return call("unlock", { puk });
+// ---- Card management: served only to the policy's card-management origins (docs/INTERFACES.md,
+// "Page API for card management"); other origins get ERR_ORIGIN_NOT_ALLOWED.
+
+/** Every inserted card: `{cards: [{reader, atr, certificates, pinRetriesLeft, pukRetriesLeft, cardId, pendingRenewal, ...}]}`. */
+export function cards() {
+  return call("cards", {});
+}
+
+/** Change the PIN of the named card (or the only one): both PINs are typed in the extension window. */
+export function changePin(options = {}) {
+  return call("changePin", selector(options, true));
+}
+
+/** Unlock with the PUK from the service (or set a new card's PIN); the new PIN is typed in the extension window. */
+export function unlock(options = {}) {
+  return call("unlock", { puk: options.puk, ...selector(options, true) });
+}
+
+/**
+ * Opens the card session of a multi-step flow (renewal, RA issue or repair) on the named card:
+ * `{session, reader, cardId, pendingRenewal}`. The session belongs to this page; the extension
+ * closes it when the page goes. Close it with `cardSession(session, "session-close")` when done.
+ */
+export function openCardSession(options = {}) {
+  return call("openCardSession", selector(options, false));
+}
+
+/** The session commands that need the PIN: the extension asks it in its window. */
+const PIN_SESSION_COMMANDS = ["prove-possession", "verify-pin"];
+
+/**
+ * One step in the card session: `management-authenticate`, `generate-key`, `write-certificate`,
+ * `put-data`, `session-close`, or (PIN window, with an optional `purpose` "renew" | "issue" |
+ * "repair") `prove-possession` and `verify-pin`. Resolves with the host's result for the command.
+ */
+export function cardSession(session, command, args = {}) {
+  const request = { session, command, arguments: args };
+  return PIN_SESSION_COMMANDS.includes(command) ? call("cardSessionPin", request) : call("cardSession", request);
 }
 
 /**
@@ -212,4 +270,7 @@ export function onCardEvent(callback, onError) {
   return unsubscribe;
 }
 
-export default { status, getCertificates, authenticate, sign, changePin, unlock, onCardEvent, CarecardError };
+export default {
+  status, getCertificates, authenticate, sign, changePin, unlock, onCardEvent, CarecardError,
+  cards, openCardSession, cardSession,
+};

@@ -40,7 +40,7 @@ test("page-supplied secrets are removed", () => {
 
 test("every page action has a kind", () => {
   for (const kind of Object.values(ACTIONS)) {
-    assert.ok(["query", "pin", "events"].includes(kind));
+    assert.ok(["query", "pin", "session", "events"].includes(kind));
   }
 });
 

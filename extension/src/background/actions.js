@@ -4,11 +4,27 @@
 import { ExtensionError, toWireError } from "../shared/errors.js";
 import { isOriginAllowed } from "../shared/origins.js";
 import { stripPageSecrets } from "../shared/messages.js";
+import { PIN_KINDS, isEnteredPin, isNewPin } from "../shared/pinentry.js";
 import { validate, summarise } from "./wasm.js";
 import { pickCard, pinRetriesLeft as cardPinRetriesLeft } from "./cardpick.js";
+import {
+  SESSION_RELAY_COMMANDS,
+  SESSION_PIN_COMMANDS,
+  parseSessionRequest,
+  purposeText,
+  endsSession,
+} from "./management.js";
+import { signDetails } from "./signdetails.js";
 
-/** Actions only card-management origins may use. */
-export const CARD_MANAGEMENT_ACTIONS = new Set(["changePin", "unlock"]);
+/** Actions only card-management origins may use (docs/INTERFACES.md "Page API for card management"). */
+export const CARD_MANAGEMENT_ACTIONS = new Set([
+  "cards",
+  "changePin",
+  "unlock",
+  "openCardSession",
+  "cardSession",
+  "cardSessionPin",
+]);
 
 /** Whether `origin` may run `action` under `policy`. */
 export function mayRun(action, origin, policy) {
@@ -38,16 +54,23 @@ export const ACTION_HANDLERS = {
   },
 
   async sign(ctx, pageArgs) {
+    // What the window shows: the site's own description (checked text) and the hash's fingerprint.
+    const details = signDetails(pageArgs);
     const base = await validate("sign", stripPageSecrets(pageArgs, false), ctx.origin, ctx.policy.developerMode);
     const entry = await pickCertificate(ctx, base.certificate, null);
-    return withPinWindow(ctx, "sign", entry, (input) => ({ ...base, pin: input.pin }), "sign");
+    return withPinWindow(ctx, "sign", entry, (input) => ({ ...base, pin: input.pin }), "sign", details);
   },
 
-  async changePin(ctx) {
-    const base = await validate("change-pin", {}, ctx.origin, ctx.policy.developerMode);
-    const entry = await pickCertificate(ctx, undefined, "9A");
+  async cards(ctx) {
+    const args = await validate("cards", {}, ctx.origin, ctx.policy.developerMode);
+    return ctx.host.request("cards", args);
+  },
+
+  async changePin(ctx, pageArgs) {
+    const base = await validate("change-pin", stripPageSecrets(pageArgs, false), ctx.origin, ctx.policy.developerMode);
+    const entry = await pickManagedCard(ctx, base);
     // Name the card the window shows, so the host changes the PIN of that card and no other.
-    const args = { ...base, certificate: entry.certificate };
+    const args = { ...withoutSelector(base), ...entry.selector };
     return withPinWindow(ctx, "change-pin", entry, (input) => ({ ...args, pin: input.pin, newPin: input.newPin }), "change-pin");
   },
 
@@ -57,12 +80,129 @@ export const ACTION_HANDLERS = {
     if (typeof base.puk !== "string") {
       throw new ExtensionError("ERR_INVALID_REQUEST", "unlock needs the card's PUK from the card-management service.");
     }
-    const entry = await pickCertificate(ctx, undefined, "9A");
+    const entry = await pickManagedCard(ctx, base);
     // The PUK belongs to one card: spend its tries on the card the window shows, never a guess.
-    const args = { ...base, certificate: entry.certificate };
+    const args = { ...withoutSelector(base), ...entry.selector };
     return withPinWindow(ctx, "unlock", entry, (input) => ({ ...args, newPin: input.newPin }), "unlock");
   },
+
+  async openCardSession(ctx, pageArgs) {
+    const base = await validate("session-open", stripPageSecrets(pageArgs, false), ctx.origin, ctx.policy.developerMode);
+    const entry = await pickManagedCard(ctx, base);
+    const result = await ctx.host.request("session-open", entry.selector);
+    const info = { origin: ctx.origin, reader: result.reader || entry.reader, certificate: entry.certificate, card: entry.card };
+    if (ctx.isClosed && ctx.isClosed()) {
+      // The page went while the card was being opened: do not leave the card held for nobody.
+      ctx.host.request("session-close", { session: result.session }).catch(() => {});
+      throw new ExtensionError("ERR_USER_CANCELLED", "The page was closed or reloaded.");
+    }
+    ctx.cardSessions.add(result.session, ctx.owner, info);
+    return result;
+  },
+
+  async cardSession(ctx, pageArgs) {
+    const request = parseSessionRequest(pageArgs, SESSION_RELAY_COMMANDS);
+    ctx.cardSessions.get(request.session, ctx.owner);
+    const args = await validate(
+      request.command,
+      { ...stripPageSecrets(request.arguments, false), session: request.session },
+      ctx.origin,
+      ctx.policy.developerMode,
+    );
+    const result = await inSession(ctx, request.session, () => ctx.host.request(request.command, args));
+    if (request.command === "session-close") {
+      ctx.cardSessions.forget(request.session);
+    }
+    return result;
+  },
+
+  async cardSessionPin(ctx, pageArgs) {
+    const request = parseSessionRequest(pageArgs, SESSION_PIN_COMMANDS);
+    const purpose = purposeText(request.arguments.purpose);
+    const info = ctx.cardSessions.get(request.session, ctx.owner);
+    const base = await validate(
+      request.command,
+      { ...stripPageSecrets(request.arguments, false), session: request.session },
+      ctx.origin,
+      ctx.policy.developerMode,
+    );
+    const entry = sessionEntry(request.session, info);
+    return inSession(ctx, request.session, () =>
+      withPinWindow(ctx, "confirm", entry, (input) => ({ ...base, pin: input.pin }), request.command, { purpose }),
+    );
+  },
 };
+
+/** Runs a request in `session`; an answer saying the session is over forgets it. */
+async function inSession(ctx, session, run) {
+  try {
+    return await run();
+  } catch (e) {
+    const code = e instanceof ExtensionError ? e.wire.code : toWireError(e).code;
+    if (endsSession(code)) {
+      ctx.cardSessions.forget(session);
+    }
+    throw e;
+  }
+}
+
+/** `args` without the card selector the page gave (the extension names the card it showed). */
+function withoutSelector(args) {
+  const copy = { ...args };
+  delete copy.certificate;
+  delete copy.reader;
+  delete copy.session;
+  return copy;
+}
+
+/** The window entry of a card session: its card is held by the session, so retries come from `pin-status`. */
+function sessionEntry(session, info) {
+  return { reader: info.reader, certificate: info.certificate, card: info.card, session, selector: { session } };
+}
+
+/**
+ * The card a management action works on, by the page's selector (`base` after validation): its
+ * open card session, the card holding `certificate`, the card in `reader` (a blank card has no
+ * certificate), or without one the only PIV card (several: ERR_INVALID_REQUEST, as the host
+ * answers, rather than spend PIN or PUK tries on a guess). Returns the window entry with the
+ * `selector` to send the host: the certificate the window shows when the card has one.
+ */
+async function pickManagedCard(ctx, base) {
+  if (typeof base.session === "string") {
+    return sessionEntry(base.session, ctx.cardSessions.get(base.session, ctx.owner));
+  }
+  const cardsArgs = await validate("cards", {}, ctx.origin, ctx.policy.developerMode);
+  const seen = pinUses;
+  const { cards = [] } = await ctx.host.request("cards", cardsArgs);
+  if (typeof base.certificate === "string") {
+    const picked = pickCard(cards, base.certificate, null);
+    return { ...picked, seen, cardsArgs, selector: { certificate: picked.certificate } };
+  }
+  let card;
+  if (typeof base.reader === "string") {
+    card = cards.find((c) => c && c.reader === base.reader);
+    if (!card) {
+      throw new ExtensionError("ERR_NO_CARD", `There is no card in the reader "${base.reader}".`);
+    }
+    if (card.application !== "PIV") {
+      throw new ExtensionError("ERR_UNSUPPORTED_CARD", "The card in that reader is not a PIV smartcard.");
+    }
+  } else {
+    const piv = cards.filter((c) => c && c.application === "PIV");
+    if (piv.length === 0) {
+      throw new ExtensionError("ERR_NO_CARD", "Insert your smartcard and try again.");
+    }
+    if (piv.length > 1) {
+      throw new ExtensionError("ERR_INVALID_REQUEST", "Several cards are inserted; choose one.");
+    }
+    card = piv[0];
+  }
+  const certificates = Array.isArray(card.certificates) ? card.certificates : [];
+  const shown = certificates.find((c) => c.slot === "9A") || certificates[0];
+  const certificate = shown ? shown.certificate : undefined;
+  const selector = typeof base.reader === "string" || !certificate ? { reader: card.reader } : { certificate };
+  return { reader: card.reader, slot: shown ? shown.slot : undefined, certificate, card, seen, cardsArgs, selector };
+}
 
 /**
  * PIN-spending host requests (authenticate, sign, change-pin, unlock) sent so far, counted again
@@ -82,17 +222,19 @@ async function pickCertificate(ctx, wanted, slot) {
   return { ...pickCard(cards, wanted, slot), seen, cardsArgs: args };
 }
 
-/** Holder name, user ID and retries left for the window. */
-async function windowContext(ctx, kind, entry) {
-  const summary = await summarise(entry.certificate);
+/** Holder name, user ID, retries left and what the window is for. */
+async function windowContext(ctx, kind, entry, extra) {
+  const summary = entry.certificate ? await summarise(entry.certificate) : null;
   const retriesLeft = await currentRetriesLeft(ctx, entry);
   const name = summary
     ? [summary.givenName, summary.surname].filter(Boolean).join(" ") || summary.commonName
     : "";
+  const holder = name || (entry.certificate ? "Unknown card holder" : `Blank card in ${entry.reader}`);
   return {
+    ...extra,
     kind,
     origin: ctx.origin,
-    holder: name || "Unknown card holder",
+    holder,
     userId: summary && summary.userId ? summary.userId : "",
     notAfter: summary ? summary.notAfter : null,
     retriesLeft,
@@ -102,24 +244,44 @@ async function windowContext(ctx, kind, entry) {
 /**
  * Retries left on the entry's card when its turn comes: from the `cards` answer the entry came
  * from, unless a PIN was sent to a card since, then from a fresh `cards` (the same card, found by
- * the chosen certificate). A blocked PIN counts as 0.
+ * the chosen certificate, or its reader for a blank card). A card held by a card session answers
+ * `pin-status` in the session instead (others cannot read it). A blocked PIN counts as 0.
  */
 async function currentRetriesLeft(ctx, entry) {
+  if (entry.session) {
+    try {
+      const { pinRetriesLeft } = await ctx.host.request("pin-status", { session: entry.session });
+      return pinRetriesLeft;
+    } catch (e) {
+      if (e && e.code === "ERR_PIN_BLOCKED") {
+        return 0;
+      }
+      throw e;
+    }
+  }
   if (entry.seen === pinUses) {
     return cardPinRetriesLeft(entry.card);
   }
   const { cards = [] } = await ctx.host.request("cards", entry.cardsArgs);
-  return cardPinRetriesLeft(pickCard(cards, entry.certificate, null).card);
+  if (entry.certificate) {
+    return cardPinRetriesLeft(pickCard(cards, entry.certificate, null).card);
+  }
+  const card = cards.find((c) => c && c.reader === entry.reader);
+  if (!card) {
+    throw new ExtensionError("ERR_CARD_REMOVED", "The card was removed.");
+  }
+  return cardPinRetriesLeft(card);
 }
 
 /**
  * Opens the PIN window and runs `command` with what the user typed until it succeeds, the
  * user gives up or the PIN is blocked. A wrong PIN is answered in the same window.
  */
-async function withPinWindow(ctx, kind, entry, buildArgs, command) {
+async function withPinWindow(ctx, kind, entry, buildArgs, command, extra = {}) {
+  const fields = PIN_KINDS[kind];
   // Read once it is this request's turn for the card (another tab's window may change the retries).
   const prepare = async () => {
-    const context = await windowContext(ctx, kind, entry);
+    const context = await windowContext(ctx, kind, entry, extra);
     if (context.retriesLeft === 0 && kind !== "unlock") {
       throw new ExtensionError("ERR_PIN_BLOCKED", blockedAdvice());
     }
@@ -138,6 +300,12 @@ async function withPinWindow(ctx, kind, entry, buildArgs, command) {
     });
     for (;;) {
       let input = await session.nextEntry();
+      // The window checked these; a window that sent something else gets the same answer.
+      if ((fields.pin && !isEnteredPin(input.pin)) || (fields.newPin && !isNewPin(input.newPin))) {
+        input = null;
+        session.showError(entryFormatError(fields), false);
+        continue;
+      }
       let args = buildArgs(input);
       input = null;
       try {
@@ -154,12 +322,15 @@ async function withPinWindow(ctx, kind, entry, buildArgs, command) {
         return result;
       } catch (e) {
         const wire = e instanceof ExtensionError ? e.wire : toWireError(e);
-        if (wire.code === "ERR_PIN_INCORRECT" || wire.code === "ERR_PIN_FORMAT" || wire.code === "ERR_PUK_INCORRECT") {
+        // Only the user's own new entry is ever sent again: never a PIN or PUK by itself.
+        if (wire.code === "ERR_PIN_INCORRECT" || wire.code === "ERR_PIN_FORMAT") {
           session.showError(wire, false);
           continue;
         }
-        if (wire.code === "ERR_PIN_BLOCKED" || wire.code === "ERR_PUK_BLOCKED") {
-          const blocked = { ...wire, message: wire.code === "ERR_PIN_BLOCKED" ? blockedAdvice() : wire.message };
+        // The PUK came from the page, so typing a new PIN again would resend the same wrong PUK:
+        // the window says so and the page asks the service again.
+        if (wire.code === "ERR_PIN_BLOCKED" || wire.code === "ERR_PUK_BLOCKED" || wire.code === "ERR_PUK_INCORRECT") {
+          const blocked = { ...wire, message: finalMessage(wire) };
           session.showError(blocked, true);
           session.close(true);
           throw new ExtensionError(blocked.code, blocked.message, blocked);
@@ -178,6 +349,24 @@ async function withPinWindow(ctx, kind, entry, buildArgs, command) {
       ctx.pins.gate.release(session);
     }
   }
+}
+
+function entryFormatError(fields) {
+  return {
+    code: "ERR_PIN_FORMAT",
+    message: fields.newPin ? "The new PIN must be 6 to 8 digits." : "The PIN has 4 to 8 characters.",
+  };
+}
+
+function finalMessage(wire) {
+  if (wire.code === "ERR_PIN_BLOCKED") {
+    return blockedAdvice();
+  }
+  if (wire.code === "ERR_PUK_INCORRECT") {
+    const left = Number.isInteger(wire.retriesLeft) ? ` (${wire.retriesLeft} tries left)` : "";
+    return `The card did not accept the unlock code from the service${left}. Nothing was changed; start the unlock again on the site.`;
+  }
+  return wire.message;
 }
 
 function blockedAdvice() {

@@ -6,11 +6,12 @@ import { PinWindows, PIN_PORT_NAME } from "./pinwindow.js";
 import { currentPolicy, policyWithin, watchPolicy } from "./policy.js";
 import { ACTION_HANDLERS, mayRun } from "./actions.js";
 import { popupStatus } from "./popupstatus.js";
+import { CardSessions } from "./management.js";
 import { ACTIONS, parseActionRequest } from "../shared/messages.js";
 import { originOfSender, originRefusalMessage, isServedOrigin } from "../shared/origins.js";
 import { ExtensionError, toWireError, wireError } from "../shared/errors.js";
 import { log, setLogLevel } from "../shared/log.js";
-import "./wasm.js";
+import { loadWasm } from "./wasm.js";
 
 export const CONTENT_PORT_NAME = "carecard-content";
 /** How long a content script's hello waits for the managed policy before the built-in lists answer. */
@@ -18,12 +19,16 @@ const HELLO_POLICY_WAIT_MS = 700;
 
 const host = new NativeHost(chrome.runtime);
 const pins = new PinWindows(chrome);
+/** Card sessions the host holds for pages, by the page (content port) that opened each. */
+const cardSessions = new CardSessions();
 /** Content ports subscribed to card events. */
 const subscribers = new Set();
 /** tabId → kinds with an action in flight ("one pending action of each kind per tab"). */
 const busyKinds = new Map();
 
 watchPolicy();
+// Load the protocol crate now, so the first request does not wait for it.
+loadWasm().catch((e) => log.error("protocol module failed to load:", e && e.message));
 // Read the policy now: the content script's first question (may this page be answered?) needs it
 // within the page library's ping time, and chrome.storage.managed is slow while the browser starts.
 currentPolicy().catch(() => {});
@@ -37,6 +42,8 @@ host.onEvent((event) => {
   if (event.event === "host-disconnected") {
     log.warn("native host disconnected:", event.message);
     watching = false;
+    // The host's card sessions ended with it (its exit resets their cards).
+    cardSessions.clear();
     // The host went away (crash, update): try a few times to bring the events back for listening pages.
     if (subscribers.size > 0 && rewatchAttempts < 3) {
       rewatchAttempts += 1;
@@ -137,6 +144,11 @@ function acceptContentPort(port) {
     for (const session of state.sessions) {
       session.fail("ERR_USER_CANCELLED", "The page was closed or reloaded.");
     }
+    // A card session must not outlive its page: close it now rather than after 60 s idle.
+    for (const id of cardSessions.ownedBy(state)) {
+      cardSessions.forget(id);
+      host.request("session-close", { session: id }).catch(() => {});
+    }
   });
 }
 
@@ -204,6 +216,9 @@ async function runAction(port, state, request) {
     pins,
     track: (session) => state.sessions.add(session),
     untrack: (session) => state.sessions.delete(session),
+    cardSessions,
+    owner: state,
+    isClosed: () => !state.open,
   };
   return ACTION_HANDLERS[request.action](ctx, request.arguments);
 }

@@ -15,6 +15,17 @@ const TIMEOUTS_MS = {
   sign: 60_000,
   "change-pin": 60_000,
   unlock: 60_000,
+  cards: 30_000,
+  // Card management (INTERFACES.md "Card contract v2"): an old card takes up to a minute to
+  // generate an RSA-2048 key; the other steps are one or two APDUs.
+  "session-open": 30_000,
+  "session-close": 15_000,
+  "verify-pin": 30_000,
+  "management-authenticate": 30_000,
+  "generate-key": 120_000,
+  "prove-possession": 60_000,
+  "write-certificate": 30_000,
+  "put-data": 30_000,
 };
 
 function unavailable(detail) {

@@ -9,6 +9,9 @@ export const PIN_PORT_NAME = "carecard-pin";
 const ANSWER_TIMEOUT_MS = 120_000;
 const WIDTH = 420;
 const HEIGHT = 360;
+/** Windows with more to show: two new-PIN fields, the purpose line, or what is signed. */
+const TALL_KINDS = new Set(["change-pin", "unlock", "confirm", "sign"]);
+const TALL_HEIGHT = 480;
 
 export class PinWindows {
   constructor(chromeApi) {
@@ -56,7 +59,8 @@ export class PinWindows {
     this.sessions.set(id, session);
     const url = this.chrome.runtime.getURL(`${PIN_PAGE}?session=${encodeURIComponent(id)}`);
     try {
-      const win = await this.chrome.windows.create({ url, type: "popup", width: WIDTH, height: HEIGHT, focused: true });
+      const height = session.context && TALL_KINDS.has(session.context.kind) ? TALL_HEIGHT : HEIGHT;
+      const win = await this.chrome.windows.create({ url, type: "popup", width: WIDTH, height, focused: true });
       session.windowId = win.id;
     } catch (e) {
       this.sessions.delete(id);

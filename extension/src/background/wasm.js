@@ -1,10 +1,24 @@
 // The protocol crate compiled to wasm: the same validation the host runs, before a request leaves the browser.
 
-import init, { validateRequest, certificateSummary } from "../../wasm/carecard_protocol.js";
+import init, { initSync, validateRequest, certificateSummary } from "../../wasm/carecard_protocol.js";
 import { ExtensionError } from "../shared/errors.js";
 
-// Service workers may not use top-level await: start loading now, await where used.
-const ready = init({ module_or_path: new URL("../../wasm/carecard_protocol_bg.wasm", import.meta.url) });
+/** The module's load, started by the worker at once (`loadWasm`) or on first use. */
+let ready = null;
+
+/** Starts loading the module (the worker calls this at start: no top-level await in service workers). */
+export function loadWasm() {
+  if (!ready) {
+    ready = init({ module_or_path: new URL("../../wasm/carecard_protocol_bg.wasm", import.meta.url) });
+  }
+  return ready;
+}
+
+/** Loads the module from its bytes (node unit tests, which cannot fetch a file: URL). */
+export function loadWasmSync(bytes) {
+  initSync({ module: bytes });
+  ready = Promise.resolve();
+}
 
 function rethrow(e) {
   if (e && typeof e.code === "string") {
@@ -15,7 +29,7 @@ function rethrow(e) {
 
 /** Normalised host arguments for `command` (origin inserted), or throws an ExtensionError. */
 export async function validate(command, args, origin, developerMode) {
-  await ready;
+  await loadWasm();
   try {
     return JSON.parse(validateRequest(command, JSON.stringify(args), origin, developerMode));
   } catch (e) {
@@ -25,7 +39,7 @@ export async function validate(command, args, origin, developerMode) {
 
 /** The CertificateSummary of a base64 DER certificate, or null when it cannot be read. */
 export async function summarise(base64Der) {
-  await ready;
+  await loadWasm();
   try {
     return JSON.parse(certificateSummary(base64Der));
   } catch {

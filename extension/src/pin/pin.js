@@ -1,6 +1,8 @@
 // PIN window. Talks only to the worker; the PIN is sent once per submission and the inputs
 // are cleared at once. Nothing is stored.
 
+import { PIN_KINDS, entryProblem } from "../shared/pinentry.js";
+
 const $ = (id) => document.getElementById(id);
 const port = chrome.runtime.connect({ name: "carecard-pin" });
 let kind = "authenticate";
@@ -11,6 +13,7 @@ const TITLES = {
   sign: "Sign with your smartcard",
   "change-pin": "Change your smartcard PIN",
   unlock: "Unlock your smartcard",
+  confirm: "Confirm with your smartcard PIN",
 };
 
 port.onMessage.addListener((message) => {
@@ -43,15 +46,20 @@ port.onDisconnect.addListener(() => {
 });
 
 function showContext(context) {
-  kind = context.kind;
-  $("title").textContent = TITLES[kind] || TITLES.authenticate;
+  kind = Object.hasOwn(PIN_KINDS, context.kind) ? context.kind : "authenticate";
+  // The purpose of a confirm window is one of the worker's fixed texts, never the page's words.
+  const purpose = kind === "confirm" && typeof context.purpose === "string" ? context.purpose : "";
+  $("title").textContent = purpose || TITLES[kind];
+  document.title = `carecard – ${purpose || TITLES[kind]}`;
   $("origin").textContent = context.origin;
+  $("purpose").hidden = !purpose;
+  $("purpose").textContent = purpose ? `${purpose} for ${context.origin}. Type your PIN to confirm.` : "";
+  showSignDetails(context);
   $("holder").textContent = context.holder;
   $("user-id").textContent = context.userId ? `(${context.userId})` : "";
   showRetries(context.retriesLeft);
-  const needsNew = kind === "change-pin" || kind === "unlock";
-  $("new-pin-fields").hidden = !needsNew;
-  if (kind === "unlock") {
+  $("new-pin-fields").hidden = !PIN_KINDS[kind].newPin;
+  if (!PIN_KINDS[kind].pin) {
     $("pin").hidden = true;
     $("pin-label").hidden = true;
     $("new-pin").focus();
@@ -62,12 +70,27 @@ function showContext(context) {
   setEnabled(false);
 }
 
+/** For signing: what the site says is signed (its words, in quotes) and the hash's fingerprint. */
+function showSignDetails(context) {
+  const signing = kind === "sign";
+  $("sign-details").hidden = !signing;
+  if (!signing) {
+    return;
+  }
+  $("description").textContent = context.description
+    ? `“${context.description}” (the site's description)`
+    : "The site did not say what this is.";
+  $("hash-function").textContent = context.hashFunction || "";
+  $("fingerprint").textContent = context.fingerprint || "";
+}
+
 function showRetries(retries) {
   $("retries").textContent = Number.isInteger(retries) ? String(retries) : "unknown";
 }
 
 function showError(error, final) {
-  if (Number.isInteger(error.retriesLeft)) {
+  // Tries left on the PIN; a PUK's tries are in its message.
+  if (Number.isInteger(error.retriesLeft) && error.code !== "ERR_PUK_INCORRECT") {
     showRetries(error.retriesLeft);
   }
   let text = error.message || error.code;
@@ -77,7 +100,9 @@ function showError(error, final) {
   say(text, false);
   if (final) {
     finished = true;
-    showRetries(0);
+    if (error.code === "ERR_PIN_BLOCKED") {
+      showRetries(0);
+    }
     for (const id of ["pin", "new-pin", "confirm-pin", "submit"]) {
       $(id).disabled = true;
     }
@@ -85,7 +110,7 @@ function showError(error, final) {
     $("cancel").disabled = false;
   } else {
     setEnabled(true);
-    (kind === "unlock" ? $("new-pin") : $("pin")).focus();
+    (PIN_KINDS[kind].pin ? $("pin") : $("new-pin")).focus();
   }
 }
 
@@ -111,26 +136,25 @@ function submit(event) {
   if (finished || $("submit").disabled) {
     return;
   }
-  const message = { type: "submit", pin: "" };
-  if (kind !== "unlock") {
-    message.pin = $("pin").value;
-    if (message.pin.length < 4 || message.pin.length > 8) {
-      say("The PIN has 4 to 8 characters.", false);
-      return;
-    }
+  const fields = PIN_KINDS[kind];
+  const entry = {
+    pin: fields.pin ? $("pin").value : "",
+    newPin: fields.newPin ? $("new-pin").value : undefined,
+    confirmPin: fields.newPin ? $("confirm-pin").value : undefined,
+  };
+  const problem = entryProblem(kind, entry);
+  if (problem) {
+    // Nothing is sent: the card's tries are not spent on a typing slip.
+    say(problem, false);
+    return;
   }
-  if (kind === "change-pin" || kind === "unlock") {
-    const newPin = $("new-pin").value;
-    if (!/^[0-9]{6,8}$/.test(newPin)) {
-      say("The new PIN must be 6 to 8 digits.", false);
-      return;
-    }
-    if (newPin !== $("confirm-pin").value) {
-      say("The two new PINs are different.", false);
-      return;
-    }
-    message.newPin = newPin;
+  const message = { type: "submit", pin: entry.pin };
+  if (fields.newPin) {
+    message.newPin = entry.newPin;
   }
+  entry.pin = "";
+  entry.newPin = "";
+  entry.confirmPin = "";
   clearInputs();
   setEnabled(false);
   port.postMessage(message);

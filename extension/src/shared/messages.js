@@ -14,6 +14,10 @@ export const ACTIONS = Object.freeze({
   sign: "pin",
   changePin: "pin",
   unlock: "pin",
+  cards: "query",
+  openCardSession: "session",
+  cardSession: "session",
+  cardSessionPin: "pin",
   subscribe: "events",
   unsubscribe: "events",
 });

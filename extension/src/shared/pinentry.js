@@ -1,0 +1,48 @@
+// What the PIN window checks before it sends anything (DESIGN.md "PIN handling"): entered PINs
+// are 4–8 characters, a new PIN is 6–8 digits typed twice. Pure: unit-tested under node, used by
+// src/pin/pin.js and, for what reaches it, by the worker.
+
+/** Window kinds and which fields each asks for. */
+export const PIN_KINDS = Object.freeze({
+  authenticate: { pin: true, newPin: false },
+  sign: { pin: true, newPin: false },
+  confirm: { pin: true, newPin: false },
+  "change-pin": { pin: true, newPin: true },
+  unlock: { pin: false, newPin: true },
+});
+
+const ENTERED = /^[\x20-\x7E]{4,8}$/;
+const NEW_PIN = /^[0-9]{6,8}$/;
+
+/** Whether `pin` has the shape of an entered PIN (4–8 printable characters). */
+export function isEnteredPin(pin) {
+  return typeof pin === "string" && ENTERED.test(pin);
+}
+
+/** Whether `pin` may be a new PIN (6–8 digits). */
+export function isNewPin(pin) {
+  return typeof pin === "string" && NEW_PIN.test(pin);
+}
+
+/**
+ * Checks the window's fields `{pin, newPin, confirmPin}` for `kind`. Returns null when they may
+ * be sent, else the message to show (nothing is sent then).
+ */
+export function entryProblem(kind, { pin, newPin, confirmPin } = {}) {
+  const fields = PIN_KINDS[kind] || PIN_KINDS.authenticate;
+  if (fields.pin && !isEnteredPin(pin)) {
+    return kind === "change-pin" ? "Your current PIN has 4 to 8 characters." : "The PIN has 4 to 8 characters.";
+  }
+  if (fields.newPin) {
+    if (!isNewPin(newPin)) {
+      return "The new PIN must be 6 to 8 digits.";
+    }
+    if (newPin !== confirmPin) {
+      return "The two new PINs are different. Type the new PIN twice.";
+    }
+    if (kind === "change-pin" && newPin === pin) {
+      return "The new PIN must be different from your current PIN.";
+    }
+  }
+  return null;
+}
