@@ -58,3 +58,44 @@ test("error codes: protocol crate, extension and page typings list the same code
   assert.deepEqual([...ERROR_CODES].sort(), [...protocol].sort(), "extension/src/shared/errors.js vs host/protocol/src/error.rs");
   assert.deepEqual([...declared].sort(), [...protocol].sort(), "extension/page/carecard.d.ts vs host/protocol/src/error.rs");
 });
+
+/**
+ * The host's management commands as `is_management_command` derives them from `SPECS` in
+ * host/protocol/src/command.rs: `session-open` and every command with a required session
+ * (`IN_SESSION`).
+ */
+function protocolManagementCommands() {
+  const source = read("../../host/protocol/src/command.rs");
+  const table = /const SPECS: &\[Spec\] = &\[([\s\S]*?)\n\];/.exec(source);
+  assert.ok(table, "command.rs declares `const SPECS: &[Spec] = &[ … ];`");
+  const rule = /pub fn is_management_command\(command: &str\) -> bool \{([\s\S]*?)\n\}/.exec(source);
+  assert.ok(rule, "command.rs declares is_management_command");
+  assert.match(rule[1], /command == "session-open"/, "is_management_command still names session-open");
+  assert.match(rule[1], /a\.required && a\.kind == Kind::Session/, "is_management_command still means 'a required session'");
+  assert.match(source, /const IN_SESSION: Arg = req\("session", Kind::Session\);/, "IN_SESSION is the required session");
+  const specs = table[1].split(/\n {4}Spec \{/).slice(1);
+  const all = specs.map((spec) => /name: "([a-z-]+)"/.exec(spec)[1]);
+  assert.ok(all.length >= 17, `${all.length} commands read; the parser no longer matches the file`);
+  const inSession = specs.filter((spec) => /\bIN_SESSION\b|req\("session", Kind::Session\)/.test(spec));
+  return ["session-open", ...inSession.map((spec) => /name: "([a-z-]+)"/.exec(spec)[1])];
+}
+
+test("the worker's card-management commands are the protocol crate's (is_management_command)", async () => {
+  const { MANAGEMENT_COMMANDS, SESSION_RELAY_COMMANDS, SESSION_PIN_COMMANDS } = await import("../src/background/management.js");
+  assert.deepEqual([...MANAGEMENT_COMMANDS].sort(), protocolManagementCommands().sort());
+  assert.equal(new Set([...SESSION_RELAY_COMMANDS, ...SESSION_PIN_COMMANDS]).size, MANAGEMENT_COMMANDS.length - 1);
+  // The PIN ones are exactly those whose spec takes a `pin`.
+  const source = read("../../host/protocol/src/command.rs");
+  for (const command of MANAGEMENT_COMMANDS) {
+    const spec = new RegExp(`name: "${command}",\\s*args: &\\[([\\s\\S]*?)\\]`).exec(source);
+    assert.ok(spec, command);
+    assert.equal(/req\("pin", Kind::Pin\)/.test(spec[1]), SESSION_PIN_COMMANDS.includes(command), `${command} takes a PIN`);
+  }
+});
+
+test("the page library sends the PIN session commands as cardSessionPin, the worker's list", async () => {
+  const { SESSION_PIN_COMMANDS } = await import("../src/background/management.js");
+  const match = /\nconst PIN_SESSION_COMMANDS = (\[[^\]]*\]);/.exec(read("../page/carecard.js"));
+  assert.ok(match, "page/carecard.js declares PIN_SESSION_COMMANDS");
+  assert.deepEqual([...vm.runInNewContext(match[1])], [...SESSION_PIN_COMMANDS]);
+});
