@@ -307,7 +307,10 @@ fn certificate_from_object(object: &[u8]) -> Result<Option<Vec<u8>>, CardError> 
     let info = tlv::find(object, 0x71)?.and_then(|v| v.first().copied());
     match info {
         // Bit 0 of CertInfo: compressed with gzip.
-        Some(info) if info & 0x01 != 0 => decompress(certificate).map(Some),
+        // A stream that inflates to nothing is no certificate, like an empty 70.
+        Some(info) if info & 0x01 != 0 => {
+            decompress(certificate).map(|der| (!der.is_empty()).then_some(der))
+        }
         _ => Ok(Some(certificate.to_vec())),
     }
 }

@@ -58,7 +58,8 @@ fuzz_target!(|stream: &[u8]| {
             assert!(decoded.is_ok());
             assert_eq!(certificate, expected);
         }
-        Ok(None) => panic!("a non-empty 70 read as no certificate"),
+        // A stream that inflates to nothing is no certificate, like an empty 70.
+        Ok(None) => assert!(decoded.is_ok() && expected.is_empty()),
         Err(_) => assert!(decoded.is_err() || expected.len() > MAX_OBJECT),
     }
 });

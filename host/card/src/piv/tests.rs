@@ -91,6 +91,23 @@ fn reads_a_gzip_certificate() {
 }
 
 #[test]
+fn a_compressed_certificate_that_inflates_to_nothing_is_no_certificate() {
+    // Found by the read_certificate fuzz target: it came back as Some(empty), which an empty
+    // uncompressed 70 never does (an empty object means "slot not provisioned").
+    for compressed in [gzip(b""), {
+        let mut z = flate2::write::ZlibEncoder::new(Vec::new(), Compression::default());
+        z.write_all(b"").unwrap();
+        z.finish().unwrap()
+    }] {
+        let reply = certificate_object(&compressed, 0x01);
+        let mut card = answer_in_pieces(ScriptedCard::new(), &h(GET_9A), &reply);
+        let got = Piv::new(&mut card).read_certificate(Slot::Authentication);
+        assert_eq!(got, Ok(None));
+        card.finish();
+    }
+}
+
+#[test]
 fn refuses_a_gzip_bomb() {
     let reply = certificate_object(&gzip(&vec![0u8; MAX_OBJECT + 1]), 0x01);
     assert!(reply.len() < 256, "the bomb is small: {}", reply.len());
