@@ -239,7 +239,8 @@ fn rejected_envelopes_leave_no_pin_in_host_memory() {
         ),
         (
             "a duplicate PIN key",
-            r#"{"id":20,"command":"authenticate","arguments":{"pin":"@","memo":"&","memo":"&"}}"#.to_owned(),
+            r#"{"id":20,"command":"authenticate","arguments":{"pin":"@","memo":"&","memo":"&"}}"#
+                .to_owned(),
             "ERR_INVALID_REQUEST",
         ),
         (
