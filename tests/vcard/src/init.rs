@@ -60,14 +60,31 @@ pub fn personalise(
     Ok((state, ca))
 }
 
-/// `carecard-vcard init`: writes `dir/card.json`, `dir/ca.der`, `dir/ca.pem`.
+/// `carecard-vcard init`: writes `dir/card.json`, `dir/ca.der`, `dir/ca.pem`, and `dir/ca.key`
+/// (the test CA's private key, PKCS#8 DER, mode 0600) so the mock card-management service can
+/// issue renewed certificates that chain to the same CA the mock CIS2 verifier trusts.
 pub fn init(dir: &Path, profile: CardProfile, holder: &Holder) -> Result<(), VcardError> {
     fs::create_dir_all(dir).map_err(|e| VcardError::io(dir, e))?;
     let (state, ca) = personalise(profile, holder)?;
     let ca_der = ca.der()?;
     write(&dir.join("ca.der"), &ca_der)?;
     write(&dir.join("ca.pem"), pem("CERTIFICATE", &ca_der).as_bytes())?;
+    write_private(&dir.join("ca.key"), &ca.key_pkcs8()?)?;
     state.save(&dir.join("card.json"))
+}
+
+/// A secret file readable by its owner only (a test CA key, but a key all the same).
+fn write_private(path: &Path, bytes: &[u8]) -> Result<(), VcardError> {
+    use std::io::Write as _;
+    let mut options = fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        options.mode(0o600);
+    }
+    let mut file = options.open(path).map_err(|e| VcardError::io(path, e))?;
+    file.write_all(bytes).map_err(|e| VcardError::io(path, e))
 }
 
 fn write(path: &Path, bytes: &[u8]) -> Result<(), VcardError> {
