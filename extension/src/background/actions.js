@@ -88,7 +88,24 @@ export const ACTION_HANDLERS = {
 
   async openCardSession(ctx, pageArgs) {
     const base = await validate("session-open", stripPageSecrets(pageArgs, false), ctx.origin, ctx.policy.developerMode);
-    const entry = await pickManagedCard(ctx, base);
+    let entry;
+    try {
+      entry = await pickManagedCard(ctx, base);
+    } catch (e) {
+      // A card another session (or program) holds exclusively cannot be read, so it looks absent
+      // here: the host, which alone resolves cards, answers for the page's own selector instead
+      // (ERR_CARD_BUSY then, not a misleading ERR_NO_CARD).
+      if (!(e instanceof ExtensionError) || !["ERR_NO_CARD", "ERR_CERTIFICATE_NOT_FOUND"].includes(e.code)) {
+        throw e;
+      }
+      const selector = {};
+      for (const name of ["certificate", "reader"]) {
+        if (typeof base[name] === "string") {
+          selector[name] = base[name];
+        }
+      }
+      entry = { reader: undefined, certificate: base.certificate, card: null, selector };
+    }
     const result = await ctx.host.request("session-open", entry.selector);
     const info = { origin: ctx.origin, reader: result.reader || entry.reader, certificate: entry.certificate, card: entry.card };
     if (ctx.isClosed && ctx.isClosed()) {
