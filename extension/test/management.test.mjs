@@ -390,3 +390,21 @@ test("the signing window shows the site's description and the hash's fingerprint
     );
   }
 });
+
+test("a card session waiting for its PIN window is kept from idling out, and only then", { skip }, async (t) => {
+  t.mock.timers.enable({ apis: ["setInterval"] });
+  const h = harness();
+  await ACTION_HANDLERS.openCardSession(h.ctx, {});
+  const result = ACTION_HANDLERS.cardSessionPin(h.ctx, { session: SESSION, command: "verify-pin", arguments: {} });
+  const w = await pinWindow(h);
+  const before = h.host.sent("pin-status").length;
+  t.mock.timers.tick(45_000);
+  await flush();
+  assert.equal(h.host.sent("pin-status").length, before + 2, "two keep-alives in 45 s");
+  assert.deepEqual(h.host.sent("pin-status").at(-1).args, { session: SESSION });
+  await w.submit({ pin: "123456" });
+  await result;
+  t.mock.timers.tick(60_000);
+  await flush();
+  assert.equal(h.host.sent("pin-status").length, before + 2, "none once the window is done");
+});

@@ -305,6 +305,8 @@ async function withPinWindow(ctx, kind, entry, buildArgs, command, extra = {}) {
     return context;
   };
   let session = null;
+  // The host ends a card session after 60 s without a request; the user may take longer to type.
+  const keepAlive = entry.session ? startKeepAlive(ctx, entry.session) : null;
   try {
     // One PIN window per card across all tabs: a second request waits for its turn (pingate.js).
     session = await ctx.pins.open(prepare, {
@@ -360,12 +362,29 @@ async function withPinWindow(ctx, kind, entry, buildArgs, command, extra = {}) {
       }
     }
   } finally {
+    if (keepAlive) {
+      clearInterval(keepAlive);
+    }
     if (session) {
       ctx.untrack(session);
       // Every path above has closed or failed the session; never leave the card's turn held.
       ctx.pins.gate.release(session);
     }
   }
+}
+
+/** How often a card session waiting for a PIN window is kept from idling out (the host's limit is 60 s). */
+export const SESSION_KEEPALIVE_MS = 20_000;
+
+/**
+ * Keeps `session` open while its PIN window waits: a `pin-status` in the session every 20 s
+ * (no PIN, no card state change). Only while a window the user can see or is queued for is open,
+ * so an abandoned page still loses its session after 60 s.
+ */
+function startKeepAlive(ctx, session) {
+  return setInterval(() => {
+    ctx.host.request("pin-status", { session }).catch(() => {});
+  }, SESSION_KEEPALIVE_MS);
 }
 
 function entryFormatError(fields) {
