@@ -408,3 +408,17 @@ test("a card session waiting for its PIN window is kept from idling out, and onl
   await flush();
   assert.equal(h.host.sent("pin-status").length, before + 2, "none once the window is done");
 });
+
+test("while a card session holds the card, other requests are told it is busy, not to insert it", { skip }, async () => {
+  const held = { reader: "Reader A", atr: "3B88", application: null };
+  const h = harness({ cards: [held] });
+  h.cardSessions.add(SESSION, h.page().owner, { origin: MANAGE, reader: "Reader A" });
+  const NONCE = "A".repeat(43) + "=";
+  await assert.rejects(ACTION_HANDLERS.authenticate(h.page(LOGIN), { challengeNonce: NONCE }), (e) => e.code === "ERR_CARD_BUSY");
+  await assert.rejects(ACTION_HANDLERS.changePin(h.ctx, {}), (e) => e.code === "ERR_CARD_BUSY");
+  await assert.rejects(ACTION_HANDLERS.unlock(h.ctx, { puk: "12345678", reader: "Reader A" }), (e) => e.code === "ERR_CARD_BUSY");
+  // Without a session of ours on it, an unreadable card is still "no card".
+  h.cardSessions.clear();
+  await assert.rejects(ACTION_HANDLERS.changePin(h.ctx, {}), (e) => e.code === "ERR_NO_CARD");
+  assert.equal(h.chrome.created.length, 0);
+});

@@ -191,6 +191,10 @@ async function pickManagedCard(ctx, base) {
   const cardsArgs = await validate("cards", {}, ctx.origin, ctx.policy.developerMode);
   const seen = pinUses;
   const { cards = [] } = await ctx.host.request("cards", cardsArgs);
+  return explainUnreadable(ctx, cards, () => chooseManagedCard(cards, base, seen, cardsArgs));
+}
+
+function chooseManagedCard(cards, base, seen, cardsArgs) {
   if (typeof base.certificate === "string") {
     const picked = pickCard(cards, base.certificate, null);
     return { ...picked, seen, cardsArgs, selector: { certificate: picked.certificate } };
@@ -236,7 +240,28 @@ async function pickCertificate(ctx, wanted, slot) {
   const args = await validate("cards", {}, ctx.origin, ctx.policy.developerMode);
   const seen = pinUses;
   const { cards = [] } = await ctx.host.request("cards", args);
-  return { ...pickCard(cards, wanted, slot), seen, cardsArgs: args };
+  return { ...explainUnreadable(ctx, cards, () => pickCard(cards, wanted, slot)), seen, cardsArgs: args };
+}
+
+/**
+ * Runs `choose`; when it finds no card while one of the worker's card sessions holds a card
+ * (held exclusively, so `cards` cannot read it), the answer is ERR_CARD_BUSY, not "insert your card".
+ */
+function explainUnreadable(ctx, cards, choose) {
+  try {
+    return choose();
+  } catch (e) {
+    const missing = e instanceof ExtensionError &&
+      ["ERR_NO_CARD", "ERR_CERTIFICATE_NOT_FOUND", "ERR_UNSUPPORTED_CARD"].includes(e.code);
+    const held = ctx.cardSessions ? ctx.cardSessions.readers() : new Set();
+    if (missing && cards.some((c) => c && c.application === null && held.has(c.reader))) {
+      throw new ExtensionError(
+        "ERR_CARD_BUSY",
+        "Your smartcard is busy with a card-management step in another tab. Try again when it has finished.",
+      );
+    }
+    throw e;
+  }
 }
 
 /** Holder name, user ID, retries left and what the window is for. */

@@ -99,6 +99,11 @@ export class CardSessions {
     return [...this.byId].filter(([, entry]) => entry.owner === owner).map(([id]) => id);
   }
 
+  /** Readers whose card a session holds. */
+  readers() {
+    return new Set([...this.byId.values()].map((entry) => entry.reader).filter(Boolean));
+  }
+
   /** The host went away: every session ended with it. */
   clear() {
     this.byId.clear();
