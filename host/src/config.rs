@@ -32,6 +32,9 @@ pub const MAX_LOG_MAX_BYTES: u64 = 1024 * 1024 * 1024;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
     pub allowed_extension_ids: Vec<String>,
+    /// Firefox add-on IDs (`allowedFirefoxExtensions`, e.g. `carecard@carecard.org`). Served only
+    /// when listed: developer mode adds none, and without a config file there are none.
+    pub allowed_firefox_extensions: Vec<String>,
     pub developer_mode: bool,
     pub log_level: LevelFilter,
     /// Cap on all log files together (bytes).
@@ -46,14 +49,38 @@ pub struct Config {
     pub notes: Vec<String>,
 }
 
+/// Who started the host, once allowed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Caller {
+    /// Chrome, Chromium or Edge: the extension ID from `chrome-extension://<id>/`.
+    Chrome(String),
+    /// Firefox: the add-on ID and the host manifest Firefox read.
+    Firefox { id: String, manifest: String },
+}
+
+impl std::fmt::Display for Caller {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Caller::Chrome(id) => write!(f, "extension {id}"),
+            Caller::Firefox { id, manifest } => {
+                write!(f, "Firefox add-on {id} (host manifest {manifest})")
+            }
+        }
+    }
+}
+
 #[derive(Debug, Error, PartialEq, Eq)]
 pub enum OriginError {
     #[error("no caller origin was given")]
     Missing,
     #[error("the caller origin is not a chrome-extension://<id>/ origin")]
     Malformed,
+    #[error("the caller is neither Chrome's chrome-extension://<id>/ nor Firefox's <manifest path> <add-on ID>")]
+    MalformedFirefox,
     #[error("extension {0} is not allowed to use this host")]
     NotAllowed(String),
+    #[error("Firefox add-on {0} is not allowed to use this host")]
+    FirefoxNotAllowed(String),
     #[error("the host config {} is broken ({reason}); every caller is refused until it is fixed", path.display())]
     ConfigBroken { path: PathBuf, reason: String },
 }
@@ -85,6 +112,8 @@ impl Environment {
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 struct FileConfig {
     allowed_extension_ids: Vec<String>,
+    #[serde(default)]
+    allowed_firefox_extensions: Vec<String>,
     #[serde(default)]
     developer_mode: bool,
     #[serde(default)]
@@ -144,6 +173,7 @@ impl Config {
     fn no_config_file(system: &Path) -> Config {
         Config {
             allowed_extension_ids: vec![DEVELOPMENT_EXTENSION_ID.to_owned()],
+            allowed_firefox_extensions: Vec::new(),
             developer_mode: false,
             log_level: LevelFilter::Info,
             log_max_bytes: DEFAULT_LOG_MAX_BYTES,
@@ -159,6 +189,7 @@ impl Config {
     fn broken(path: &Path, reason: String) -> Config {
         Config {
             allowed_extension_ids: Vec::new(),
+            allowed_firefox_extensions: Vec::new(),
             developer_mode: false,
             log_level: LevelFilter::Info,
             log_max_bytes: DEFAULT_LOG_MAX_BYTES,
@@ -178,6 +209,8 @@ impl Config {
         };
         self.allowed_extension_ids
             .retain(|id| narrower.allowed_extension_ids.contains(id));
+        self.allowed_firefox_extensions
+            .retain(|id| narrower.allowed_firefox_extensions.contains(id));
         self.developer_mode &= narrower.developer_mode;
         self.log_level = narrower.log_level;
         self.log_max_bytes = self.log_max_bytes.min(narrower.log_max_bytes);
@@ -205,6 +238,52 @@ impl Config {
                 "CARECARD_DEVELOPER_MODE={mode} ignored: the config {} is in force and only it can turn developer mode on",
                 self.source.display()
             ));
+        }
+    }
+
+    /// Checks the host's arguments as a browser passes them: Chrome and Edge give
+    /// `chrome-extension://<id>/` (checked by `check_caller`); Firefox gives the path of the host
+    /// manifest it read and the add-on ID (`<manifest> <id>`), checked against
+    /// `allowedFirefoxExtensions` only. Anything else is refused; a broken config refuses all.
+    pub fn check_caller_args(&self, args: &[String]) -> Result<Caller, OriginError> {
+        match args {
+            [] => self.check_caller(None).map(Caller::Chrome),
+            [origin] => self.check_caller(Some(origin)).map(Caller::Chrome),
+            [origin, ..] if origin.starts_with("chrome-extension://") => {
+                self.check_caller(Some(origin)).map(Caller::Chrome)
+            }
+            [manifest, id] => self.check_firefox_caller(manifest, id),
+            _ => {
+                self.refuse_if_broken()?;
+                Err(OriginError::MalformedFirefox)
+            }
+        }
+    }
+
+    /// Firefox's caller: `<manifest path> <add-on ID>`. The manifest path is only reported (the
+    /// browser found the host through it); the ID must be listed in `allowedFirefoxExtensions`.
+    pub fn check_firefox_caller(&self, manifest: &str, id: &str) -> Result<Caller, OriginError> {
+        self.refuse_if_broken()?;
+        if manifest.is_empty() || !is_firefox_extension_id(id) {
+            return Err(OriginError::MalformedFirefox);
+        }
+        if self.allowed_firefox_extensions.iter().any(|a| a == id) {
+            Ok(Caller::Firefox {
+                id: id.to_owned(),
+                manifest: manifest.to_owned(),
+            })
+        } else {
+            Err(OriginError::FirefoxNotAllowed(id.to_owned()))
+        }
+    }
+
+    fn refuse_if_broken(&self) -> Result<(), OriginError> {
+        match &self.problem {
+            Some(reason) => Err(OriginError::ConfigBroken {
+                path: self.source.clone(),
+                reason: reason.clone(),
+            }),
+            None => Ok(()),
         }
     }
 
@@ -284,8 +363,16 @@ fn parse(bytes: &[u8], path: &Path) -> Result<Config, String> {
             "invalid: logMaxBytes {log_max_bytes} is outside {MIN_LOG_MAX_BYTES}..={MAX_LOG_MAX_BYTES}"
         ));
     }
+    for (n, id) in file.allowed_firefox_extensions.iter().enumerate() {
+        if !is_firefox_extension_id(id) {
+            return Err(format!(
+                "invalid: allowedFirefoxExtensions[{n}] {id:?} is not a Firefox add-on ID (name@domain or {{GUID}})"
+            ));
+        }
+    }
     Ok(Config {
         allowed_extension_ids: file.allowed_extension_ids,
+        allowed_firefox_extensions: file.allowed_firefox_extensions,
         developer_mode: file.developer_mode,
         log_level,
         log_max_bytes,
@@ -293,6 +380,31 @@ fn parse(bytes: &[u8], path: &Path) -> Result<Config, String> {
         problem: None,
         notes: Vec::new(),
     })
+}
+
+/// Firefox add-on IDs as Firefox itself accepts them: `name@domain` (letters, digits, `-`, `.`,
+/// `_`) or a GUID in braces; at most 255 characters here (Firefox's own limit is larger, but no
+/// real ID is that long and the log line stays bounded).
+pub fn is_firefox_extension_id(id: &str) -> bool {
+    if id.is_empty() || id.len() > 255 {
+        return false;
+    }
+    let word = |s: &str| {
+        s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.' || b == b'_')
+    };
+    if let Some((name, domain)) = id.split_once('@') {
+        return word(name) && !domain.is_empty() && word(domain);
+    }
+    let Some(guid) = id.strip_prefix('{').and_then(|r| r.strip_suffix('}')) else {
+        return false;
+    };
+    let groups: Vec<&str> = guid.split('-').collect();
+    groups.len() == 5
+        && groups
+            .iter()
+            .zip([8, 4, 4, 4, 12])
+            .all(|(g, n)| g.len() == n && g.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
 /// Chrome extension IDs are 32 letters a–p.
@@ -648,6 +760,184 @@ mod tests {
         let c = Config::resolve(&s.missing(), &env(None, None));
         assert_eq!(c.log_max_bytes, DEFAULT_LOG_MAX_BYTES);
         assert_eq!(c.log_level, LevelFilter::Info);
+    }
+
+    const FIREFOX_ID: &str = "carecard@carecard.org";
+    const FIREFOX_MANIFEST: &str = "/usr/lib/mozilla/native-messaging-hosts/org.carecard.host.json";
+
+    fn firefox(c: &Config, id: &str) -> Result<Caller, OriginError> {
+        c.check_caller_args(&[FIREFOX_MANIFEST.to_owned(), id.to_owned()])
+    }
+
+    #[test]
+    fn firefox_add_on_ids() {
+        for good in [
+            FIREFOX_ID,
+            "a@b",
+            "@carecard.org",
+            "my_add-on.2@example.co.uk",
+            "{12345678-abcd-ef01-2345-6789ABCDEF01}",
+        ] {
+            assert!(is_firefox_extension_id(good), "{good}");
+        }
+        let long = format!("{}@carecard.org", "a".repeat(250));
+        for bad in [
+            "",
+            "carecard",
+            "carecard@",
+            "a@b@c",
+            "care card@carecard.org",
+            "carecard@carecard.org/",
+            "chrome-extension://pggklkelfcagmclfcaejdknbclgpeaco/",
+            DEVELOPMENT_EXTENSION_ID,
+            "{12345678-abcd-ef01-2345-6789abcdef0}",
+            "{12345678-abcd-ef01-2345-6789abcdef0g}",
+            "12345678-abcd-ef01-2345-6789abcdef01",
+            long.as_str(),
+        ] {
+            assert!(!is_firefox_extension_id(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn firefox_add_ons_are_served_only_when_listed() {
+        let s = Scratch::new();
+        // Without any config file: the development Chrome extension only, no Firefox add-on,
+        // not even with developer mode on.
+        let c = Config::resolve(&s.missing(), &env(None, Some("1")));
+        assert_eq!(
+            firefox(&c, FIREFOX_ID),
+            Err(OriginError::FirefoxNotAllowed(FIREFOX_ID.into()))
+        );
+        // Listed: served, and the caller names the manifest Firefox read.
+        let listed = s.file(
+            "firefox.json",
+            &format!(
+                r#"{{"allowedExtensionIds": [], "allowedFirefoxExtensions": ["{FIREFOX_ID}"]}}"#
+            ),
+        );
+        let c = Config::resolve(&listed, &env(None, None));
+        assert_eq!(
+            firefox(&c, FIREFOX_ID),
+            Ok(Caller::Firefox {
+                id: FIREFOX_ID.into(),
+                manifest: FIREFOX_MANIFEST.into()
+            })
+        );
+        // ... and nothing else: another add-on, a Chrome ID passed the Firefox way, the
+        // development extension.
+        assert_eq!(
+            firefox(&c, "other@carecard.org"),
+            Err(OriginError::FirefoxNotAllowed("other@carecard.org".into()))
+        );
+        assert_eq!(
+            firefox(&c, DEVELOPMENT_EXTENSION_ID),
+            Err(OriginError::MalformedFirefox)
+        );
+        assert_eq!(
+            c.check_caller_args(&[DEV.to_owned()]),
+            Err(OriginError::NotAllowed(DEVELOPMENT_EXTENSION_ID.into()))
+        );
+        // The Chrome list does not serve a Firefox add-on of the same name, nor the other way.
+        let chrome_only = s.file(
+            "chrome.json",
+            &format!(r#"{{"allowedExtensionIds": ["{STORE_ID}"], "developerMode": true}}"#),
+        );
+        let c = Config::resolve(&chrome_only, &env(None, None));
+        assert_eq!(
+            firefox(&c, FIREFOX_ID),
+            Err(OriginError::FirefoxNotAllowed(FIREFOX_ID.into()))
+        );
+        assert_eq!(
+            c.check_caller_args(&[STORE.to_owned()]),
+            Ok(Caller::Chrome(STORE_ID.into()))
+        );
+        // Chrome's caller with an extra argument is still Chrome's (only the origin counts).
+        assert_eq!(
+            c.check_caller_args(&[STORE.to_owned(), "x".to_owned()]),
+            Ok(Caller::Chrome(STORE_ID.into()))
+        );
+    }
+
+    #[test]
+    fn firefox_callers_fail_closed() {
+        let s = Scratch::new();
+        let listed = s.file(
+            "firefox.json",
+            &format!(
+                r#"{{"allowedExtensionIds": [], "allowedFirefoxExtensions": ["{FIREFOX_ID}"]}}"#
+            ),
+        );
+        let c = Config::resolve(&listed, &env(None, None));
+        let args = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        for bad in [
+            args(&["", FIREFOX_ID]),
+            args(&[FIREFOX_MANIFEST, ""]),
+            args(&[FIREFOX_MANIFEST, "carecard"]),
+            args(&[FIREFOX_MANIFEST, FIREFOX_ID, "extra"]),
+            args(&[FIREFOX_ID, FIREFOX_MANIFEST]),
+        ] {
+            assert!(c.check_caller_args(&bad).is_err(), "{bad:?}");
+        }
+        assert_eq!(c.check_caller_args(&[]), Err(OriginError::Missing));
+        assert_eq!(
+            c.check_caller_args(&args(&[FIREFOX_ID])),
+            Err(OriginError::Malformed)
+        );
+        // An invalid Firefox entry breaks the whole config: every caller is refused.
+        for text in [
+            format!(
+                r#"{{"allowedExtensionIds": ["{STORE_ID}"], "allowedFirefoxExtensions": ["{FIREFOX_ID}", "not an id"]}}"#
+            ),
+            format!(
+                r#"{{"allowedExtensionIds": ["{STORE_ID}"], "allowedFirefoxExtensions": "{FIREFOX_ID}"}}"#
+            ),
+            format!(
+                r#"{{"allowedExtensionIds": ["{STORE_ID}"], "allowedFirefoxExtensions": ["{DEVELOPMENT_EXTENSION_ID}"]}}"#
+            ),
+            format!(r#"{{"allowedExtensionIds": ["{FIREFOX_ID}"]}}"#),
+            format!(r#"{{"allowedFirefoxExtensions": ["{FIREFOX_ID}"]}}"#),
+        ] {
+            let path = s.file("broken.json", &text);
+            let c = Config::resolve(&path, &env(None, None));
+            assert!(c.problem.is_some(), "{text}");
+            refused_as_broken(&c, &path);
+            assert!(
+                matches!(
+                    firefox(&c, FIREFOX_ID),
+                    Err(OriginError::ConfigBroken { .. })
+                ),
+                "{text}"
+            );
+            assert!(matches!(
+                c.check_caller_args(&[FIREFOX_MANIFEST.into(), FIREFOX_ID.into(), "x".into()]),
+                Err(OriginError::ConfigBroken { .. })
+            ));
+        }
+    }
+
+    #[test]
+    fn carecard_config_narrows_the_firefox_list_too() {
+        let s = Scratch::new();
+        let system = s.file(
+            "system.json",
+            &format!(r#"{{"allowedExtensionIds": [], "allowedFirefoxExtensions": ["{FIREFOX_ID}", "b@carecard.org"]}}"#),
+        );
+        let narrower = s.file(
+            "narrower.json",
+            &format!(r#"{{"allowedExtensionIds": [], "allowedFirefoxExtensions": ["b@carecard.org", "c@carecard.org"]}}"#),
+        );
+        let c = Config::resolve(&system, &env(Some(&narrower), None));
+        assert_eq!(
+            c.allowed_firefox_extensions,
+            vec!["b@carecard.org".to_owned()]
+        );
+        assert!(firefox(&c, "b@carecard.org").is_ok());
+        assert!(firefox(&c, FIREFOX_ID).is_err());
+        assert!(firefox(&c, "c@carecard.org").is_err());
+        // Without a system config the private file is in force.
+        let c = Config::resolve(&s.missing(), &env(Some(&narrower), None));
+        assert!(firefox(&c, "c@carecard.org").is_ok());
     }
 
     #[test]

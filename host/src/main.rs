@@ -1,4 +1,4 @@
-//! carecard-host: the native-messaging host Chrome/Edge start for the carecard extension.
+//! carecard-host: the native-messaging host Chrome/Edge/Firefox start for the carecard extension.
 //!
 //! stdout carries protocol frames and nothing else (except for `--version`, `--help` and
 //! `diagnose`, which a person runs in a terminal).
@@ -26,7 +26,8 @@ use std::sync::Arc;
 const USAGE: &str = "carecard-host — native messaging host for the carecard browser extension
 
 Usage:
-  carecard-host chrome-extension://<id>/   (started by the browser)
+  carecard-host chrome-extension://<id>/   (started by Chrome or Edge)
+  carecard-host <manifest path> <add-on ID> (started by Firefox)
   carecard-host diagnose                   PC/SC state, readers, configuration, log file
   carecard-host --version
   carecard-host --help";
@@ -65,8 +66,9 @@ fn main() -> ExitCode {
         log::info!("config: {note}");
     }
     let writer = Arc::new(FrameWriter::new(Box::new(std::io::stdout())));
-    match config.check_caller(args.first().map(String::as_str)) {
-        Ok(id) => log::info!("started {} for extension {id}", env!("CARGO_PKG_VERSION")),
+    // Chrome and Edge pass chrome-extension://<id>/; Firefox the manifest path and the add-on ID.
+    match config.check_caller_args(&args) {
+        Ok(caller) => log::info!("started {} for {caller}", env!("CARGO_PKG_VERSION")),
         Err(e) => return refuse_caller(&writer, &e),
     }
     let host = Host::new(&config, writer);
