@@ -925,7 +925,7 @@ mod tests {
         );
         let narrower = s.file(
             "narrower.json",
-            &format!(r#"{{"allowedExtensionIds": [], "allowedFirefoxExtensions": ["b@carecard.org", "c@carecard.org"]}}"#),
+            r#"{"allowedExtensionIds": [], "allowedFirefoxExtensions": ["b@carecard.org", "c@carecard.org"]}"#,
         );
         let c = Config::resolve(&system, &env(Some(&narrower), None));
         assert_eq!(
