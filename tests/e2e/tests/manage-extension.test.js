@@ -6,7 +6,11 @@
 // their flows are tested in the mock site's browser tests.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { createDecipheriv, createCipheriv, randomBytes, X509Certificate, verify } from "node:crypto";
+import { createDecipheriv, createCipheriv, createPublicKey, randomBytes, X509Certificate, verify } from "node:crypto";
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { startStack, startSite, launchBrowser, pinWindow } from "../lib/harness.js";
 
 const MANAGEMENT_KEY = Buffer.from("010203040506070801020304050607080102030405060708", "hex");
@@ -229,5 +233,66 @@ test("signing: the PIN window names the site, what the site says is signed, and 
   // The site verifies the signature (its signing page); here: the card's raw P-256 r‖s.
   assert.equal(Buffer.from(signed.ok.signature, "base64").length, 64);
   assert.deepEqual(signed.ok.signatureAlgorithm, { cryptoAlgorithm: "ECC", hashFunction: "SHA-256", paddingScheme: "NONE" });
+  await page.close();
+});
+
+/** A certificate for `spkiB64` (the mock site's CA issues real ones; the host checks only the key). */
+function issueFor(spkiB64) {
+  const dir = mkdtempSync(join(tmpdir(), "carecard-issue-"));
+  try {
+    const pub = createPublicKey({ key: Buffer.from(spkiB64, "base64"), format: "der", type: "spki" });
+    writeFileSync(join(dir, "pub.pem"), pub.export({ type: "spki", format: "pem" }));
+    execFileSync("openssl", ["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", join(dir, "ca.pem")]);
+    execFileSync("openssl", ["x509", "-new", "-subj", "/CN=Alex Tester/serialNumber=555000000001", "-days", "30",
+      "-force_pubkey", join(dir, "pub.pem"), "-key", join(dir, "ca.pem"), "-outform", "DER", "-out", join(dir, "cert.der")]);
+    return readFileSync(join(dir, "cert.der")).toString("base64");
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+test("renewal from the page, interrupted after the new key by closing the page, is finished by the next page from pendingRenewal", async () => {
+  let page = await sitePage();
+  const before = (await call(page, "cards")).ok.cards[0];
+  const old = before.certificates.find((c) => c.slot === "9A").certificate;
+  let opened = (await call(page, "openCardSession", { certificate: old })).ok;
+  await authenticateManagementKey(page, opened.session);
+  const generated = await call(page, "cardSession", opened.session, "generate-key", { slot: "9A", algorithm: "P256" });
+  assert.ok(generated.ok, JSON.stringify(generated));
+  const { publicKey } = generated.ok;
+  // The browser tab goes before the certificate is written.
+  await page.close();
+
+  page = await sitePage();
+  let card;
+  for (let i = 0; i < 20; i += 1) {
+    card = (await call(page, "cards")).ok.cards[0];
+    if (card.application === "PIV") break;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  assert.deepEqual(card.pendingRenewal.map(({ slot, step, publicKey: key }) => ({ slot, step, key })),
+    [{ slot: "9A", step: "key-generated", key: publicKey }]);
+  assert.equal(card.certificates.find((c) => c.slot === "9A").certificate, old, "the old certificate stays until the new one is written");
+  opened = (await call(page, "openCardSession", { reader: card.reader })).ok;
+  assert.equal(opened.pendingRenewal[0].publicKey, publicKey);
+  await authenticateManagementKey(page, opened.session);
+  const challenge = randomBytes(32);
+  const proof = await start(page, "cardSession", opened.session, "prove-possession", {
+    slot: "9A", challenge: challenge.toString("base64"),
+  });
+  const win = await pinWindow(browser.context);
+  assert.equal(await win.locator("#title").innerText(), "Renew your smartcard certificates");
+  await win.locator("#pin").fill(pin);
+  await win.locator("#pin").press("Enter");
+  const proved = (await proof.outcome()).ok;
+  const key = createPublicKey({ key: Buffer.from(publicKey, "base64"), format: "der", type: "spki" });
+  assert.ok(verify("sha256", challenge, { key, dsaEncoding: "ieee-p1363" }, Buffer.from(proved.signature, "base64")),
+    "the journalled new key signed the server's challenge");
+  const certificate = issueFor(publicKey);
+  assert.deepEqual(await call(page, "cardSession", opened.session, "write-certificate", { slot: "9A", certificate }), { ok: {} });
+  assert.deepEqual(await call(page, "cardSession", opened.session, "session-close"), { ok: {} });
+  const after = (await call(page, "cards")).ok.cards[0];
+  assert.equal(after.certificates.find((c) => c.slot === "9A").certificate, certificate);
+  assert.equal(after.pendingRenewal, undefined, "the journal is empty");
   await page.close();
 });
