@@ -2,7 +2,7 @@ import js from "@eslint/js";
 import globals from "globals";
 
 export default [
-  { ignores: ["node_modules/**", "wasm/**"] },
+  { ignores: ["node_modules/**", "wasm/**", "dist-firefox/**"] },
   js.configs.recommended,
   {
     files: ["**/*.js", "**/*.mjs"],
