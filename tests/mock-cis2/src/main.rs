@@ -6,12 +6,15 @@ use std::process::ExitCode;
 
 use carecard_mock_cis2::server::{Config, MockCis2};
 
-const USAGE: &str = "usage: mock-cis2 --listen ADDR:PORT --ca CA.der [--carecard-js PATH] [--origin URL]
+const USAGE: &str = "usage: mock-cis2 --listen ADDR:PORT --ca CA.der [--carecard-js PATH] [--origin URL] [--ca-key CA.key [--test-hooks]]
   --listen       address to serve on (default 127.0.0.1:8443)
   --ca           the test CA certificate (DER) whose cards may log in, e.g. from `carecard-vcard init`
   --carecard-js  extension/page/carecard.js, served as /carecard.js
   --origin       the site's public origin that tokens must be signed for
                  (default http://localhost:<port of --listen>)
+  --ca-key       the test CA's private key (PKCS#8 DER, ca.key from `carecard-vcard init`):
+                 also serve card management under /manage, issuing under that CA
+  --test-hooks   test-only API under /manage/api/test/ (never in a real service)
 environment: MOCK_CIS2_LOG=error|warn|info|debug (default info), to stderr";
 
 #[derive(Debug)]
@@ -20,6 +23,8 @@ struct Args {
     ca: PathBuf,
     carecard_js: Option<PathBuf>,
     origin: Option<String>,
+    ca_key: Option<PathBuf>,
+    test_hooks: bool,
 }
 
 fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
@@ -27,6 +32,8 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
     let mut ca = None;
     let mut carecard_js = None;
     let mut origin = None;
+    let mut ca_key = None;
+    let mut test_hooks = false;
     while let Some(flag) = args.next() {
         let mut value = || args.next().ok_or_else(|| format!("{flag} needs a value"));
         match flag.as_str() {
@@ -34,6 +41,8 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
             "--ca" => ca = Some(PathBuf::from(value()?)),
             "--carecard-js" => carecard_js = Some(PathBuf::from(value()?)),
             "--origin" => origin = Some(value()?),
+            "--ca-key" => ca_key = Some(PathBuf::from(value()?)),
+            "--test-hooks" => test_hooks = true,
             "-h" | "--help" => return Err(String::new()),
             other => return Err(format!("unknown argument {other:?}")),
         }
@@ -44,6 +53,8 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
         ca,
         carecard_js,
         origin,
+        ca_key,
+        test_hooks,
     })
 }
 
@@ -102,10 +113,19 @@ fn main() -> ExitCode {
             path.display()
         );
     }
+    let ca_key = match args.ca_key.as_ref().map(std::fs::read).transpose() {
+        Ok(key) => key,
+        Err(e) => {
+            eprintln!("mock-cis2: cannot read the CA key: {e}");
+            return ExitCode::from(2);
+        }
+    };
     let config = Config {
         ca_der,
         carecard_js: args.carecard_js,
         origin: args.origin,
+        ca_key,
+        test_hooks: args.test_hooks,
     };
     match MockCis2::bind(&args.listen, config) {
         Ok(site) => {

@@ -10,6 +10,8 @@ use std::time::SystemTime;
 
 use serde_json::{json, Value};
 
+use crate::manage::ca::Ca;
+use crate::manage::Manage;
 use crate::nonce::NonceStore;
 use crate::session::{self, LoggedIn, SessionStore};
 use crate::verify::{self, Expected, TrustAnchor, UnverifiedToken, VerifyError};
@@ -27,18 +29,54 @@ const LOGIN_JS: &str = include_str!("../static/login.js");
 const HOME_JS: &str = include_str!("../static/home.js");
 const STYLE_CSS: &str = include_str!("../static/style.css");
 
+/// The card-management pages (`/manage/...`) and their scripts.
+const MANAGE_PAGES: &[(&str, &str)] = &[
+    ("/manage/", include_str!("../static/manage/mycard.html")),
+    (
+        "/manage/unlock",
+        include_str!("../static/manage/unlock.html"),
+    ),
+    (
+        "/manage/ra/issue",
+        include_str!("../static/manage/ra-issue.html"),
+    ),
+    (
+        "/manage/ra/repair",
+        include_str!("../static/manage/ra-repair.html"),
+    ),
+    ("/manage/sign", include_str!("../static/manage/sign.html")),
+];
+const MANAGE_SCRIPTS: &[(&str, &str)] = &[
+    (
+        "/manage/common.js",
+        include_str!("../static/manage/common.js"),
+    ),
+    (
+        "/manage/mycard.js",
+        include_str!("../static/manage/mycard.js"),
+    ),
+    (
+        "/manage/unlock.js",
+        include_str!("../static/manage/unlock.js"),
+    ),
+    ("/manage/ra.js", include_str!("../static/manage/ra.js")),
+    ("/manage/sign.js", include_str!("../static/manage/sign.js")),
+];
+
 #[derive(Debug, thiserror::Error)]
 pub enum ServerError {
     #[error("the CA certificate cannot be used: {0}")]
     TrustAnchor(#[from] VerifyError),
     #[error("origin {0:?} must be http(s)://host[:port] with no path")]
     Origin(String),
+    #[error("card management cannot start: {0}")]
+    Manage(#[from] crate::manage::ca::CaError),
     #[error("cannot listen on {address}: {reason}")]
     Bind { address: String, reason: String },
 }
 
 /// How the site is set up.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct Config {
     /// The test CA (DER) whose certificates may log in.
     pub ca_der: Vec<u8>,
@@ -46,6 +84,11 @@ pub struct Config {
     pub carecard_js: Option<PathBuf>,
     /// The public origin tokens must be signed for; default `http://localhost:<port>`.
     pub origin: Option<String>,
+    /// The test CA's private key (PKCS#8 DER, `ca.key` beside `ca.der`): with it the site also
+    /// serves card management under `/manage` and issues certificates under the same CA.
+    pub ca_key: Option<Vec<u8>>,
+    /// Test-only API (`/manage/api/test/...`), e.g. to make the service's PUK record wrong.
+    pub test_hooks: bool,
 }
 
 /// One request, reduced to what the routes look at.
@@ -87,6 +130,10 @@ impl Reply {
         Self::json(status, &json!({ "error": code, "message": message }))
     }
 
+    fn api(reply: crate::manage::ApiReply) -> Self {
+        Self::json(reply.status, &reply.body)
+    }
+
     fn redirect(location: &str) -> Self {
         Self::new(303, "text/plain; charset=utf-8", "").with_header("Location", location.to_owned())
     }
@@ -105,6 +152,7 @@ pub struct App {
     carecard_js: Option<PathBuf>,
     sessions: SessionStore,
     nonces: NonceStore,
+    manage: Option<Manage>,
 }
 
 impl App {
@@ -115,7 +163,14 @@ impl App {
             carecard_js,
             sessions: SessionStore::default(),
             nonces: NonceStore::default(),
+            manage: None,
         }
+    }
+
+    /// Also serves card management (`/manage`), issuing certificates with `ca`.
+    pub fn with_manage(mut self, ca: Ca, test_hooks: bool) -> Self {
+        self.manage = Some(Manage::new(ca, self.anchor.clone(), test_hooks));
+        self
     }
 
     pub fn origin(&self) -> &str {
@@ -139,6 +194,9 @@ impl App {
             }
         }
         let session = self.sessions.find(request.cookie.as_deref(), now);
+        if request.path == "/manage" || request.path.starts_with("/manage/") {
+            return self.manage_route(request, session, now);
+        }
         match (request.method.as_str(), request.path.as_str()) {
             ("GET", "/") => self.with_session(session, now, |_, _| {
                 Reply::new(200, "text/html; charset=utf-8", LOGIN_HTML)
@@ -220,8 +278,79 @@ impl App {
         }
     }
 
+    /// Card management: pages, scripts and the JSON API under `/manage`.
+    fn manage_route(
+        &mut self,
+        request: &HttpRequest,
+        session: Option<String>,
+        now: SystemTime,
+    ) -> Reply {
+        if self.manage.is_none() {
+            return Reply::error(
+                404,
+                "NOT_FOUND",
+                "Card management is off: start mock-cis2 with --ca-key.",
+            );
+        }
+        let path = if request.path == "/manage" {
+            "/manage/"
+        } else {
+            request.path.as_str()
+        };
+        if let Some(api) = path.strip_prefix("/manage/api/") {
+            if request.method != "POST" {
+                return Reply::error(
+                    405,
+                    "METHOD_NOT_ALLOWED",
+                    "That method is not allowed here.",
+                );
+            }
+            let body: Value = if request.body.is_empty() {
+                json!({})
+            } else {
+                match serde_json::from_slice(&request.body) {
+                    Ok(body) => body,
+                    Err(_) => return Reply::error(400, "BAD_REQUEST", "The body must be JSON."),
+                }
+            };
+            let api = api.to_owned();
+            return self.with_session(session, now, |app, id| {
+                let user = app.sessions.user(id).cloned();
+                let manage = app.manage.as_mut().expect("checked above");
+                Reply::api(manage.api(&api, &body, id, user.as_ref(), now))
+            });
+        }
+        if request.method != "GET" {
+            return Reply::error(
+                405,
+                "METHOD_NOT_ALLOWED",
+                "That method is not allowed here.",
+            );
+        }
+        if let Some((_, script)) = MANAGE_SCRIPTS.iter().find(|(p, _)| *p == path) {
+            return Reply::new(200, "text/javascript; charset=utf-8", *script);
+        }
+        let Some((_, page)) = MANAGE_PAGES.iter().find(|(p, _)| *p == path) else {
+            return Reply::error(404, "NOT_FOUND", "There is no such page.");
+        };
+        let logged_in = session
+            .as_deref()
+            .and_then(|id| self.sessions.user(id))
+            .is_some();
+        // Self-unlock is for a holder who cannot log in (the PIN is blocked); the rest needs a login.
+        if path != "/manage/unlock" && !logged_in {
+            return Reply::redirect(&format!("/?next={path}"));
+        }
+        self.with_session(session, now, |_, _| {
+            Reply::new(200, "text/html; charset=utf-8", *page)
+        })
+    }
+
     fn home(&self, session: Option<&str>) -> Reply {
         match session.and_then(|id| self.sessions.user(id)) {
+            Some(user) if self.must_change_pin(&user.user_id) => {
+                Reply::redirect("/manage/?first-login=1")
+            }
             Some(user) => {
                 let page = HOME_HTML
                     .replace("{{name}}", &html_escape(&user.name))
@@ -273,14 +402,29 @@ impl App {
                 };
                 self.nonces.forget(session);
                 let id = self.sessions.log_in(session, logged_in, now);
+                // A card an RA issued or repaired: the holder sets their own PIN before anything else.
+                let must_change_pin = self.must_change_pin(&user.user_id);
+                let redirect = if must_change_pin {
+                    "/manage/?first-login=1"
+                } else {
+                    "/home"
+                };
                 Reply::json(
                     200,
-                    &json!({ "redirect": "/home", "name": name, "userId": user.user_id }),
+                    &json!({ "redirect": redirect, "name": name, "userId": user.user_id, "mustChangePin": must_change_pin }),
                 )
                 .with_header("Set-Cookie", session::set_cookie(&id, self.secure()))
             }
             Err(e) => login_failure(e.code(), &e.to_string()),
         }
+    }
+}
+
+impl App {
+    fn must_change_pin(&self, user_id: &str) -> bool {
+        self.manage
+            .as_ref()
+            .is_some_and(|m| m.must_change_pin(user_id))
     }
 }
 
@@ -352,10 +496,14 @@ impl MockCis2 {
             .origin
             .unwrap_or_else(|| format!("http://localhost:{}", address.port()));
         check_origin(&origin)?;
+        let mut app = App::new(origin, anchor, config.carecard_js);
+        if let Some(key) = &config.ca_key {
+            app = app.with_manage(Ca::from_parts(&config.ca_der, key)?, config.test_hooks);
+        }
         Ok(Self {
             server: Arc::new(server),
             address,
-            app: App::new(origin, anchor, config.carecard_js),
+            app,
         })
     }
 

@@ -224,6 +224,40 @@ pub fn verify_token(
     })
 }
 
+/// Whether `certificate_der` was issued by `anchor` and, given `now`, is valid then (the chain
+/// and validity checks of [`verify_token`], for the card-management service, which is handed
+/// certificates rather than tokens). Returns the certificate's summary.
+pub fn check_certificate(
+    certificate_der: &[u8],
+    anchor: &TrustAnchor,
+    now: Option<SystemTime>,
+) -> Result<CertificateSummary, VerifyError> {
+    let certificate = Certificate::from_der(certificate_der)
+        .map_err(|e| VerifyError::MalformedCertificate(e.to_string()))?;
+    check_issued_by(certificate_der, &certificate, anchor)?;
+    if let Some(now) = now {
+        check_validity(&certificate, unix_seconds(now))?;
+    }
+    CertificateSummary::from_der(certificate_der)
+        .map_err(|e| VerifyError::MalformedCertificate(e.to_string()))
+}
+
+/// Whether the certificate's keyUsage has nonRepudiation (a 9C signing certificate).
+pub fn has_non_repudiation(certificate_der: &[u8]) -> bool {
+    let Ok(certificate) = Certificate::from_der(certificate_der) else {
+        return false;
+    };
+    certificate
+        .tbs_certificate
+        .extensions
+        .as_deref()
+        .unwrap_or_default()
+        .iter()
+        .filter(|e| e.extn_id == rfc5280::ID_CE_KEY_USAGE)
+        .filter_map(|e| KeyUsage::from_der(e.extn_value.as_bytes()).ok())
+        .any(|usage| usage.0.contains(KeyUsages::NonRepudiation))
+}
+
 fn parse_algorithm(name: &str) -> Result<TokenAlgorithm, VerifyError> {
     match name {
         "RS256" => Ok(TokenAlgorithm::Rs256),

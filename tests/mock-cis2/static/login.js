@@ -57,7 +57,11 @@ async function logIn() {
     const authToken = await carecard.authenticate({ challengeNonce: nonce });
     show("Checking…", false);
     const result = await postJson("/api/login", { authToken });
-    location.assign(result.redirect ?? "/home");
+    // Back to the card-management page that sent us here (a path of this site only), unless the
+    // service needs something first (a PIN change after an RA issued the card).
+    const next = new URLSearchParams(location.search).get("next");
+    const back = next && /^\/manage\/[\w/-]*$/.test(next) && !result.mustChangePin ? next : null;
+    location.assign(back ?? result.redirect ?? "/home");
   } catch (error) {
     const code = error?.code ?? "ERROR";
     const message = error?.message ?? String(error);

@@ -25,6 +25,7 @@ impl Site {
             ca_der: ca.der.clone(),
             carecard_js: None,
             origin: None,
+            ..Config::default()
         };
         let running = MockCis2::bind("127.0.0.1:0", config).expect("bind").spawn();
         Self {
