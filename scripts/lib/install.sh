@@ -7,6 +7,9 @@
 # (unshare/setpriv for isolated stacks), pkg-config and a C toolchain for pcsc-sys.
 CARECARD_DEBS=(pcscd libpcsclite-dev vsmartcard-vpcd opensc chromium nodejs npm util-linux python3 shellcheck
   pkg-config build-essential ca-certificates)
+# scripts/test e2e-firefox: Debian's Firefox ESR (never a downloaded browser) and openssl (the refused-origin
+# test's throw-away certificate).
+CARECARD_FIREFOX_DEBS=(firefox-esr openssl)
 # scripts/package: dpkg-deb, dpkg-shlibdeps and lintian (.deb), the MinGW linker for the Windows host, wixl and
 # msiinfo (.msi), zip (extension), openssl (throw-away test key).
 CARECARD_PACKAGE_DEBS=(dpkg-dev lintian gcc-mingw-w64-x86-64 msitools wixl zip openssl)
