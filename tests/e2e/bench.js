@@ -3,7 +3,7 @@
 // virtual card.
 //
 //   node bench.js [--algorithm rsa2048|p256|p384] [--logins N] [--status-calls N]
-//                 [--pkcs11-ms X] [--host-auth-ms X]
+//                 [--pkcs11-ms X] [--host-auth-ms X] [--summary FILE]
 //
 // - carecard.status(): page → content script → worker → host → back, no PIN window;
 // - carecard.authenticate(): the whole call, and the call minus the time the PIN window waits
@@ -12,14 +12,19 @@
 // (a) and (b) each compare two documents' clocks (performance.timeOrigin + now()); their sum does
 // not depend on that: it is the page's call time minus the PIN window's own ready → Enter time.
 // --pkcs11-ms / --host-auth-ms (criterion's medians, from scripts/bench) add ratio columns.
+// Host requests per login are counted in the host's log ("request N: <command>" lines) over the
+// timed logins. --summary writes the figures as JSON (scripts/bench merges it into
+// artifacts/bench/summary.json).
 import { randomBytes } from "node:crypto";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { startStack, startSite, launchBrowser } from "./lib/harness.js";
 
 const PIN = "123456";
 const TIMEOUT_MS = 20000;
 
 function parseArgs(argv) {
-  const options = { algorithm: "p256", logins: 30, statusCalls: 100, pkcs11Ms: null, hostAuthMs: null };
+  const options = { algorithm: "p256", logins: 30, statusCalls: 100, pkcs11Ms: null, hostAuthMs: null, summary: null };
   const numeric = { "--logins": "logins", "--status-calls": "statusCalls", "--pkcs11-ms": "pkcs11Ms", "--host-auth-ms": "hostAuthMs" };
   for (let i = 0; i < argv.length; i += 1) {
     const arg = argv[i];
@@ -27,6 +32,8 @@ function parseArgs(argv) {
     const value = argv[(i += 1)];
     if (arg === "--algorithm") {
       options.algorithm = value;
+    } else if (arg === "--summary") {
+      options.summary = value;
     } else if (numeric[arg]) {
       const n = Number(value);
       if (!Number.isFinite(n) || n <= 0) throw new Error(`${arg} takes a positive number, not '${value}'`);
@@ -77,6 +84,17 @@ function pinWindowProbe() {
 
 function nonce() {
   return randomBytes(32).toString("base64");
+}
+
+/** The host's log so far (all rotated pieces are not needed: a bench run stays far below the cap). */
+function hostLog(logDir) {
+  const path = join(logDir, "carecard-host.log");
+  return existsSync(path) ? readFileSync(path, "utf8") : "";
+}
+
+/** Requests the host received in `text`, by command: its "request N: <command>" lines. */
+function hostRequests(text) {
+  return text.split("\n").filter((line) => /request \d+: [a-z-]+$/.test(line)).length;
 }
 
 function median(values) {
@@ -189,11 +207,13 @@ async function run(options) {
     while (first === null) first = await timeLogin(browser.context, page);
     const logins = [];
     let uncounted = 0;
+    const logBefore = hostLog(browser.logDir).length;
     while (logins.length < options.logins) {
       const login = await timeLogin(browser.context, page);
       if (login) logins.push(login);
       else if ((uncounted += 1) > options.logins) throw new Error(`${uncounted} PIN windows could not be timed`);
     }
+    const requests = hostRequests(hostLog(browser.logDir).slice(logBefore));
     const pick = (key) => median(logins.map((l) => l[key]));
     return {
       statusFirst: status.first,
@@ -204,6 +224,7 @@ async function run(options) {
       toReady: pick("toReady"),
       afterEnter: pick("afterEnter"),
       full: pick("full"),
+      requestsPerLogin: requests / (logins.length + uncounted),
     };
   } finally {
     for (const stop of stops.reverse()) await stop().catch(() => {});
@@ -226,11 +247,25 @@ function report(options, r) {
   row("  (b) Enter → token in the page", r.afterEnter, { tool: false, host: true });
   row("authenticate() whole call (automated PIN)", r.full, { host: true });
   row("first login minus PIN wait", r.firstLogin, { host: true });
+  console.log(`  host requests per login: ${r.requestsPerLogin.toFixed(2)}`);
+}
+
+function writeSummary(path, r) {
+  const round = (v) => (v === null ? null : Math.round(v * 1000) / 1000);
+  writeFileSync(path, `${JSON.stringify({
+    host_requests_per_login: round(r.requestsPerLogin),
+    browser_pin_ready_ms: round(r.toReady),
+    browser_enter_to_token_ms: round(r.afterEnter),
+    browser_authenticate_minus_pin_wait_ms: round(r.machine),
+    browser_status_ms: round(r.status),
+  }, null, 2)}\n`);
 }
 
 try {
   const options = parseArgs(process.argv.slice(2));
-  report(options, await run(options));
+  const result = await run(options);
+  report(options, result);
+  if (options.summary) writeSummary(options.summary, result);
 } catch (error) {
   console.error(`browser bench failed: ${error?.message ?? error}`);
   process.exitCode = 1;
