@@ -267,6 +267,74 @@ def host_status(binary, extension_id, want):
         expect(code == "ERR_ORIGIN_NOT_ALLOWED", f"host did not refuse {extension_id}: {reply}")
 
 
+FIREFOX_ID = "carecard@carecard.org"
+
+
+def check_firefox_policy(path, schema_path, overlay_path):
+    """Firefox enterprise policies.json: ExtensionSettings force-installs the add-on whose ID is
+    the gecko ID of the Firefox build, and 3rdparty.Extensions gives its managed storage (the
+    schema's keys, the CIS2 defaults)."""
+    schema = load_json(schema_path)
+    gecko = load_json(overlay_path)["browser_specific_settings"]["gecko"]["id"]
+    expect(gecko == FIREFOX_ID, f"{overlay_path}: gecko id {gecko}, want {FIREFOX_ID}")
+    top = load_json(path)
+    expect(set(top) == {"policies"}, f"{path}: want only a policies object")
+    policies = top["policies"]
+    settings = policies.get("ExtensionSettings", {})
+    expect(list(settings) == [gecko], f"{path}: ExtensionSettings must name only {gecko}")
+    entry = settings[gecko]
+    expect(entry.get("installation_mode") == "force_installed", f"{path}: installation_mode must be force_installed")
+    expect(entry.get("install_url") == "@FIREFOX_INSTALL_URL@", f"{path}: install_url must be the @FIREFOX_INSTALL_URL@ placeholder")
+    extensions = policies.get("3rdparty", {}).get("Extensions", {})
+    expect(list(extensions) == [gecko], f"{path}: 3rdparty.Extensions must name only {gecko}")
+    conforms(extensions[gecko], schema, f"{path} 3rdparty {gecko}")
+    check_cis2_defaults(extensions[gecko], path)
+
+
+def check_firefox_manifest_template(path):
+    manifest = load_json(path)
+    expect(set(manifest) == {"name", "description", "path", "type", "allowed_extensions"}, f"{path}: keys {sorted(manifest)}")
+    expect(manifest["name"] == HOST_NAME and manifest["type"] == "stdio", f"{path}: name/type")
+    expect(manifest["path"] == "@HOST_PATH@", f"{path}: path must be @HOST_PATH@")
+    expect(manifest["allowed_extensions"] == ["@FIREFOX_EXTENSION_ID@"], f"{path}: allowed_extensions must be the placeholder")
+    expect(bool(manifest.get("description")), f"{path}: needs a description")
+
+
+def check_firefox_manifest(path, binary, *extension_ids):
+    """An installed Firefox manifest: allowed_extensions exactly extension_ids, absolute existing binary."""
+    manifest = load_json(path)
+    expect(os.path.basename(path) == f"{HOST_NAME}.json", f"{path}: file name must be {HOST_NAME}.json")
+    expect(set(manifest) == {"name", "description", "path", "type", "allowed_extensions"}, f"{path}: keys {sorted(manifest)}")
+    host = manifest["path"]
+    expect(os.path.isabs(host) and os.path.realpath(host) == os.path.realpath(binary), f"{path}: path {host!r} is not {binary!r}")
+    expect(os.path.isfile(host) and os.access(host, os.X_OK), f"{path}: {host!r} is not an executable file")
+    expect(manifest["allowed_extensions"] == list(extension_ids), f"{path}: allowed_extensions {manifest['allowed_extensions']}")
+    expect("@HOST_PATH@" not in json.dumps(manifest), f"{path}: a placeholder was left in")
+
+
+def check_firefox_config(path, *firefox_ids):
+    config = load_json(path)
+    ids = config.get("allowedFirefoxExtensions")
+    expect(ids == list(firefox_ids), f"{path}: allowedFirefoxExtensions {ids}, want {list(firefox_ids)}")
+    expect(config["developerMode"] is False, f"{path}: developerMode must be false")
+
+
+def firefox_host_status(binary, manifest, extension_id, want):
+    """Starts the host as Firefox would (manifest path and add-on ID) and checks it serves or refuses."""
+    request = json.dumps({"id": 1, "command": "status"}).encode()
+    frame = struct.pack("=I", len(request)) + request
+    run = subprocess.run([binary, manifest, extension_id], input=frame, capture_output=True, timeout=30)
+    out = run.stdout
+    expect(len(out) >= 4, f"host wrote no frame (exit {run.returncode}, stderr {run.stderr[-300:]!r})")
+    (length,) = struct.unpack("=I", out[:4])
+    reply = json.loads(out[4 : 4 + length])
+    if want == "served":
+        expect(reply.get("id") == 1 and "result" in reply, f"host did not serve {extension_id}: {reply}")
+    else:
+        code = reply.get("error", {}).get("code")
+        expect(code == "ERR_ORIGIN_NOT_ALLOWED", f"host did not refuse {extension_id}: {reply}")
+
+
 def check_package_manifest(path, root, host_path, *extension_ids):
     """A manifest inside a package staged or installed under root: host_path (as the browser
     will see it, absolute or relative to the manifest on Windows) exists under root, and exactly
@@ -395,6 +463,11 @@ COMMANDS = {
     "production-config": check_production_config,
     "same-json": same_json,
     "host-status": host_status,
+    "firefox-policy": check_firefox_policy,
+    "firefox-manifest-template": check_firefox_manifest_template,
+    "firefox-manifest": check_firefox_manifest,
+    "firefox-config": check_firefox_config,
+    "firefox-host-status": firefox_host_status,
     "package-manifest": check_package_manifest,
     "crx-id": crx_id,
     "extension-archive": extension_archive,
