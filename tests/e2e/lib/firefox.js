@@ -6,11 +6,11 @@
 // user's hosts, `$HOME/.mozilla/native-messaging-hosts/`, with HOME a fresh folder of the test.
 import { mkdtempSync, mkdirSync, writeFileSync, rmSync, existsSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, dirname } from "node:path";
 import puppeteer from "puppeteer-core";
 import { repo, binDir } from "./harness.js";
 
-export { startStack, startSite, artifactPath } from "./harness.js";
+export { startStack, startSite, artifactPath, repo } from "./harness.js";
 
 export const firefoxExtensionId = "carecard@carecard.org";
 export const firefoxExtensionDir = process.env.CARECARD_FIREFOX_EXTENSION || join(repo, "extension", "dist-firefox");
@@ -20,7 +20,7 @@ const firefoxPath = process.env.FIREFOX || "/usr/lib/firefox-esr/firefox-esr";
  * Firefox with the extension installed and the host registered for it. `host: false` leaves the
  * host unregistered; `extension: false` installs nothing.
  */
-export async function launchFirefox(stack, { host = true, extension = true, prefs = {} } = {}) {
+export async function launchFirefox(stack, { host = true, extension = true, prefs = {}, policies = null } = {}) {
   if (extension && !existsSync(join(firefoxExtensionDir, "manifest.json"))) {
     throw new Error(`${firefoxExtensionDir} is missing: run extension/build --browser firefox`);
   }
@@ -44,9 +44,22 @@ export async function launchFirefox(stack, { host = true, extension = true, pref
       allowed_extensions: [firefoxExtensionId],
     }));
   }
+  // Enterprise policies: Firefox reads <install dir>/distribution/policies.json (no /etc/firefox
+  // policies exist on the test machines). Firefox runs in a private mount namespace with a folder
+  // of the test bind-mounted there, so the machine's own files are never touched.
+  let executablePath = firefoxPath;
+  if (policies) {
+    const dist = join(dir, "distribution");
+    mkdirSync(dist);
+    writeFileSync(join(dist, "policies.json"), JSON.stringify(policies, null, 2));
+    executablePath = join(dir, "firefox-with-policies");
+    writeFileSync(executablePath, `#!/bin/sh
+exec unshare -m sh -c 'mount --make-rprivate / && mount --bind "$0" "$1" && shift && exec "$@"' '${dist}' '${join(dirname(firefoxPath), "distribution")}' '${firefoxPath}' "$@"
+`, { mode: 0o755 });
+  }
   const browser = await puppeteer.launch({
     browser: "firefox",
-    executablePath: firefoxPath,
+    executablePath,
     headless: true,
     userDataDir: profile,
     // Lets BiDi see the extension's own windows (the PIN window is a moz-extension:// page).
