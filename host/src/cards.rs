@@ -335,13 +335,16 @@ impl VerifyOnce {
 /// handle is open no other application can take the card exclusively, so it is not kept forever.
 const KEEP_IDLE: Duration = Duration::from_secs(300);
 
+/// Certificates read from one card, by slot.
+type Certificates = Vec<(Slot, Vec<u8>)>;
+
 /// A card this host process read certificates from, with the PC/SC handle it read them on. A
 /// card swapped since invalidates that handle (PC/SC reports it removed), so the certificates
 /// belong to whatever card answers on it.
 struct KnownCard {
     card: PcscCard,
     /// The certificates read on `card`, by slot.
-    certificates: Vec<(Slot, Vec<u8>)>,
+    certificates: Certificates,
     used: Instant,
 }
 
@@ -376,7 +379,7 @@ pub fn forget_known_cards() {
 }
 
 /// Keeps `card` and the certificates read on it for the next operation (one entry per reader).
-fn remember(card: PcscCard, certificates: Vec<(Slot, Vec<u8>)>) {
+fn remember(card: PcscCard, certificates: Certificates) {
     if certificates.is_empty() {
         return;
     }
@@ -532,22 +535,21 @@ fn take_known(
             .position(|k| k.card.reader() == name && k.certificate(slot).is_some()),
         // Without a selector the card must be the only one inserted: ask PC/SC which are.
         CardSelector::Any => {
-            let Some(index) = cards.iter().position(|k| k.certificate(slot).is_some()) else {
+            if !cards.iter().any(|k| k.certificate(slot).is_some()) {
                 return Ok(None);
-            };
+            }
             drop(cards);
             let pcsc = Pcsc::establish()?;
             let readers = pcsc.readers()?;
             let mut with_card = readers.iter().filter(|r| r.atr.is_some());
             let only = match (with_card.next(), with_card.next()) {
-                (Some(reader), None) => Some(reader.name.clone()),
-                _ => None,
+                (Some(reader), None) => reader.name.clone(),
+                _ => return Ok(None),
             };
             cards = known();
-            match (only, cards.get(index)) {
-                (Some(name), Some(k)) if k.card.reader() == name => Some(index),
-                _ => None,
-            }
+            cards
+                .iter()
+                .position(|k| k.card.reader() == only && k.certificate(slot).is_some())
         }
         CardSelector::Session(_) => None,
     };
@@ -639,7 +641,7 @@ fn sign_on(
     once: &mut VerifyOnce,
     pin: &[u8],
     prepare: &dyn Fn(&[u8]) -> Result<KeyUse, HostError>,
-) -> Result<(Signed, Vec<(Slot, Vec<u8>)>), HostError> {
+) -> Result<(Signed, Certificates), HostError> {
     let (expect, naming) = match remembered {
         Some(c) => (Some(c), Naming::KeySlot),
         None => (wanted, naming),
@@ -684,7 +686,7 @@ fn read_named(
     slot: Slot,
     naming: Naming,
     expect: Option<&[u8]>,
-    read: &mut Vec<(Slot, Vec<u8>)>,
+    read: &mut Certificates,
 ) -> Result<Vec<u8>, CardError> {
     let own = piv.read_certificate(slot)?;
     if let Some(c) = &own {
