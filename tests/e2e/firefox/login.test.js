@@ -4,6 +4,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { createServer } from "node:https";
+import { createServer as createHttpServer } from "node:http";
 import { readFileSync, mkdtempSync, rmSync } from "node:fs";
 import { execFileSync } from "node:child_process";
 import { tmpdir } from "node:os";
@@ -135,5 +136,60 @@ test("Firefox: an https origin outside the allow-list gets no answer at all and 
     await page.close();
     await new Promise((r) => server.close(r));
     rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("Firefox: a page served sandboxed on an allow-listed origin gets no answer and no PIN window", async () => {
+  // The sender's origin is what the worker trusts: Firefox must report "null" for an opaque-origin
+  // document even though its URL is on an allow-listed (developer-mode localhost) origin.
+  const library = readFileSync(join(firefoxExtensionDir, "page", "carecard.js"));
+  const server = createHttpServer((req, res) => {
+    if (req.url === "/carecard.js") {
+      res.writeHead(200, { "content-type": "text/javascript", "access-control-allow-origin": "*" });
+      res.end(library);
+    } else if (req.url === "/sandboxed") {
+      res.writeHead(200, { "content-type": "text/html", "content-security-policy": "sandbox allow-scripts" });
+      res.end("<!doctype html><title>sandboxed</title><p>sandboxed page</p>");
+    } else {
+      res.writeHead(200, { "content-type": "text/html" });
+      res.end("<!doctype html><title>control</title><p>control</p>");
+    }
+  });
+  await new Promise((r) => server.listen(0, "127.0.0.1", r));
+  const base = `http://localhost:${server.address().port}`;
+  const statusOutcome = (page) => page.evaluate(async () => {
+    const carecard = await import("/carecard.js");
+    try {
+      await carecard.status();
+      return "resolved";
+    } catch (err) {
+      return err.code;
+    }
+  });
+  try {
+    const control = await ff.browser.newPage();
+    await control.goto(`${base}/`);
+    assert.equal(await statusOutcome(control), "resolved", "the origin itself is served");
+    await control.close();
+
+    const page = await ff.browser.newPage();
+    await page.goto(`${base}/sandboxed`);
+    assert.equal(await page.evaluate(() => self.origin), "null", "the document's origin is opaque");
+    const answers = await page.evaluate(async () => {
+      const seen = [];
+      window.addEventListener("message", (e) => {
+        if (e.data && e.data.source === "carecard-extension") seen.push(e.data.type);
+      });
+      window.postMessage({ carecard: 1, source: "carecard-page", type: "request", requestId: "raw1",
+        action: "authenticate", arguments: { challengeNonce: "A".repeat(43) + "=" } }, "*");
+      await new Promise((r) => setTimeout(r, 3000));
+      return seen;
+    });
+    assert.deepEqual(answers, [], "nothing is answered to an opaque-origin document");
+    assert.equal(await statusOutcome(page), "ERR_EXTENSION_UNAVAILABLE");
+    await assert.rejects(firefoxPinWindow(ff.browser, 500), /no PIN window/);
+    await page.close();
+  } finally {
+    await new Promise((r) => server.close(r));
   }
 });
