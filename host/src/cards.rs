@@ -477,9 +477,8 @@ pub fn sign_with_key(
             }
             Err(e) if !once.sent => {
                 log::info!(
-                    "{}: the card read before is gone ({}); reading it again",
-                    entry.card.reader(),
-                    HostErrorDisplay(&e)
+                    "{}: the card read before is gone ({e}); reading it again",
+                    entry.card.reader()
                 );
                 drop(entry);
             }
@@ -492,17 +491,6 @@ pub fn sign_with_key(
         }
     }
     sign_cold(selector, slot, naming, &mut once, pin, prepare)
-}
-
-struct HostErrorDisplay<'a>(&'a HostError);
-
-impl std::fmt::Display for HostErrorDisplay<'_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.0 {
-            HostError::Card(e) => write!(f, "{e}"),
-            HostError::Wire(w) => write!(f, "{}", w.code.as_str()),
-        }
-    }
 }
 
 /// Whether a kept handle is still good after this failure (a wrong PIN is the user's, not the
