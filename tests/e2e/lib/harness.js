@@ -2,7 +2,7 @@
 // (carecard-stack, from tests/support), the mock CIS2 site, and Debian's Chromium with the real
 // extension and the real carecard-host registered through a host manifest in a fresh profile.
 import { spawn } from "node:child_process";
-import { mkdtempSync, mkdirSync, writeFileSync, existsSync, rmSync } from "node:fs";
+import { mkdtempSync, mkdirSync, writeFileSync, readFileSync, readdirSync, existsSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -99,14 +99,21 @@ async function waitForHttp(url, timeoutMs = 15000) {
   }
 }
 
-/** The mock CIS2 site trusting the stack's test CA, on http://localhost:<port> (developer mode). */
-export async function startSite(stack, { host = "localhost" } = {}) {
+/**
+ * The mock CIS2 site trusting the stack's test CA, on http://localhost:<port> (developer mode).
+ * `manage: true` also serves card management under /manage, issuing under the same CA (the
+ * card's `ca.key`); `testHooks` adds its test-only API; `origin` overrides the public origin
+ * (e.g. an https name a proxy serves it under).
+ */
+export async function startSite(stack, { host = "localhost", manage = false, testHooks = false, origin: publicOrigin } = {}) {
   const port = await freePort();
-  const origin = `http://${host}:${port}`;
+  const origin = publicOrigin ?? `http://${host}:${port}`;
   const child = spawn(
     join(binDir, "mock-cis2"),
     ["--listen", `127.0.0.1:${port}`, "--ca", stack.info.card.caDer, "--carecard-js",
-      join(extensionDir, "page", "carecard.js"), "--origin", origin],
+      join(extensionDir, "page", "carecard.js"), "--origin", origin,
+      ...(manage ? ["--ca-key", join(stack.info.card.dir, "ca.key")] : []),
+      ...(testHooks ? ["--test-hooks"] : [])],
     { stdio: ["ignore", "inherit", "inherit"] },
   );
   await waitForHttp(`http://127.0.0.1:${port}/healthz`);
@@ -198,4 +205,111 @@ export async function pinWindow(context, timeoutMs = 15000) {
 export function artifactPath(name) {
   if (!existsSync(artifactsDir)) mkdirSync(artifactsDir, { recursive: true });
   return join(artifactsDir, name);
+}
+
+/**
+ * Another virtual card in reader `Virtual PCD 00 0<slot>` of the stack (vpcd port + slot).
+ * `blank: true` empties it as a card fresh from the factory (no keys, certificates, CHUID or
+ * CCC; default PIN, PUK and management key), for RA issue. Returns `{dir, state, remove()}`.
+ */
+export async function insertExtraCard(stack, { slot = 1, algorithm = "p256", name = "Jamie Second", userId = "555000000002", blank = false } = {}) {
+  const dir = mkdtempSync(join(tmpdir(), "carecard-card-"));
+  await run(join(binDir, "carecard-vcard"), ["init", "--dir", dir, "--algorithm", algorithm, "--name", name, "--user-id", userId]);
+  const state = join(dir, "card.json");
+  if (blank) {
+    const card = JSON.parse(readFileSync(state, "utf8"));
+    card.keys = {};
+    card.objects = {};
+    writeFileSync(state, JSON.stringify(card), { mode: 0o600 });
+  }
+  const reader = `Virtual PCD 00 0${slot}`;
+  const serve = spawn(join(binDir, "carecard-vcard"), ["serve", "--state", state, "--port", String(stack.info.port + slot)],
+    { stdio: ["ignore", "ignore", "inherit"] });
+  const exited = new Promise((r) => serve.on("exit", r));
+  const waitFor = (card) => run(join(binDir, "carecard-stack"), ["wait", "--reader", reader, "--card", card, "--timeout-ms", "15000"],
+    { env: { ...process.env, ...stack.env } });
+  await waitFor("present");
+  return {
+    dir, state, reader,
+    remove: async () => {
+      if (serve.exitCode === null) {
+        serve.kill("SIGTERM");
+        await exited;
+      }
+      await waitFor("absent");
+    },
+    cleanup: () => rmSync(dir, { recursive: true, force: true }),
+  };
+}
+
+function run(command, args, options = {}) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { stdio: ["ignore", "pipe", "inherit"], ...options });
+    let out = "";
+    child.stdout.on("data", (d) => { out += d; });
+    child.on("error", reject);
+    child.on("exit", (code) => (code === 0 ? resolve(out) : reject(new Error(`${command} ${args.join(" ")} exited ${code}`))));
+  });
+}
+
+/**
+ * An https front for a local http site (a self-signed certificate made with openssl; launch the
+ * browser with --ignore-certificate-errors and --host-resolver-rules mapping the name to it).
+ */
+export async function startHttpsProxy(targetPort) {
+  const { execFileSync } = await import("node:child_process");
+  const { createServer } = await import("node:https");
+  const { request } = await import("node:http");
+  const dir = mkdtempSync(join(tmpdir(), "carecard-tls-"));
+  execFileSync("openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+    "-keyout", join(dir, "key.pem"), "-out", join(dir, "cert.pem"), "-days", "1", "-subj", "/CN=carecard-test"], { stdio: "ignore" });
+  const server = createServer({ key: readFileSync(join(dir, "key.pem")), cert: readFileSync(join(dir, "cert.pem")) }, (req, res) => {
+    const upstream = request({ host: "127.0.0.1", port: targetPort, path: req.url, method: req.method, headers: req.headers }, (up) => {
+      res.writeHead(up.statusCode, up.headers);
+      up.pipe(res);
+    });
+    upstream.on("error", () => { res.writeHead(502); res.end(); });
+    req.pipe(upstream);
+  });
+  await new Promise((r) => server.listen(0, "127.0.0.1", r));
+  return {
+    port: server.address().port,
+    close: async () => {
+      server.closeAllConnections?.();
+      await new Promise((r) => server.close(r));
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/**
+ * The carecard-host processes this browser started: those whose environment names its host log
+ * folder (so a test never touches another test's or the machine's hosts).
+ */
+export function hostPids(logDir) {
+  const pids = [];
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const cmdline = readFileSync(`/proc/${entry}/cmdline`, "utf8");
+      if (!cmdline.split("\0")[0].endsWith("/carecard-host")) continue;
+      const environ = readFileSync(`/proc/${entry}/environ`, "utf8").split("\0");
+      if (environ.includes(`CARECARD_LOG_DIR=${logDir}`)) pids.push(Number(entry));
+    } catch {
+      // gone, or not ours to read
+    }
+  }
+  return pids;
+}
+
+/** Kills (SIGKILL) the hosts this browser started and waits until they are gone. */
+export async function killHosts(logDir) {
+  const pids = hostPids(logDir);
+  for (const pid of pids) process.kill(pid, "SIGKILL");
+  const deadline = Date.now() + 5000;
+  while (pids.some((pid) => existsSync(`/proc/${pid}`) && !readFileSync(`/proc/${pid}/stat`, "utf8").includes(") Z "))) {
+    if (Date.now() > deadline) throw new Error(`host processes ${pids} did not die`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return pids.length;
 }

@@ -76,6 +76,7 @@ async function pauseHook(step) {
  * through carecard, and the card's answer goes back to the service, until it says done.
  */
 export async function runOperation(carecard, session, start, onStep = () => {}) {
+  document.body.dataset.steps = "";
   let reply = await postJson("/manage/api/op/start", start);
   const op = reply.op;
   while (reply.next) {
@@ -94,6 +95,7 @@ export async function runOperation(carecard, session, start, onStep = () => {}) 
       throw error;
     }
     document.body.dataset.lastStep = step;
+    document.body.dataset.steps = `${document.body.dataset.steps ?? ""}${step} `;
     await pauseHook(step);
     reply = await postJson("/manage/api/op/next", { op, result });
   }
