@@ -65,7 +65,35 @@ fn init_writes_a_card_with_nhs_style_certificates_from_its_ca() {
     let ca_der = std::fs::read(dir.path().join("ca.der")).expect("ca.der");
     let ca_pem = std::fs::read_to_string(dir.path().join("ca.pem")).expect("ca.pem");
     assert!(ca_pem.starts_with("-----BEGIN CERTIFICATE-----\n"));
+    // The CA's key beside it, owner-only, for the mock card-management service's CA.
+    let ca_key_path = dir.path().join("ca.key");
+    let ca_key_pkcs8 = std::fs::read(&ca_key_path).expect("ca.key");
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(&ca_key_path)
+            .expect("meta")
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o077, 0, "ca.key is private: {mode:o}");
+    }
+    let ca_signing = {
+        use p256::pkcs8::DecodePrivateKey as _;
+        p256::ecdsa::SigningKey::from_pkcs8_der(&ca_key_pkcs8).expect("ca.key: P-256 PKCS#8")
+    };
     let ca = Certificate::from_der(&ca_der).expect("CA parses");
+    assert_eq!(
+        Some(
+            ca_signing
+                .verifying_key()
+                .to_encoded_point(false)
+                .as_bytes()
+        ),
+        ca.tbs_certificate
+            .subject_public_key_info
+            .subject_public_key
+            .as_bytes(),
+        "ca.key is the CA certificate's key"
+    );
     assert_eq!(
         attribute(&ca, rfc4519::CN).as_deref(),
         Some("carecard Test CA")
