@@ -6,8 +6,9 @@ use crate::errors::HostError;
 use crate::framing::{self, FrameError, FrameWriter, Incoming};
 use crate::handlers::{self, watch::Watch};
 use crate::session::Sessions;
+use carecard_protocol::envelope::json::wipe;
 use carecard_protocol::{
-    parse_request, Command, ErrorCode, OriginPolicy, Response, SessionId, WireError,
+    command_names, parse_request, Command, ErrorCode, OriginPolicy, Response, SessionId, WireError,
 };
 use serde_json::Value;
 use std::io::Read;
@@ -113,12 +114,16 @@ impl Host {
                 self.run(command)
             }
             Err(e) => {
-                // The name is the peer's text: log a bounded, escaped prefix of it.
-                let name: String = request.command.chars().take(32).collect();
-                log::info!("request {id}: {name:?} refused");
+                // The name is the peer's text (a confused caller could put a PIN there): log it
+                // only when it is a command we know.
+                match command_names().find(|n| *n == request.command) {
+                    Some(name) => log::info!("request {id}: {name} refused"),
+                    None => log::info!("request {id}: unknown command refused"),
+                }
                 Err(e)
             }
         };
+        request.command.zeroize();
         let elapsed = started.elapsed().as_millis();
         match outcome {
             Ok(result) => {
@@ -226,15 +231,5 @@ impl Host {
                 false
             }
         }
-    }
-}
-
-/// Overwrites every string in the arguments (PIN, PUK, new PIN) before the value is dropped.
-fn wipe(value: &mut Value) {
-    match value {
-        Value::String(s) => s.zeroize(),
-        Value::Array(items) => items.iter_mut().for_each(wipe),
-        Value::Object(map) => map.values_mut().for_each(wipe),
-        _ => {}
     }
 }

@@ -213,3 +213,20 @@ fn a_refused_caller_gets_one_error_and_the_host_exits() {
     assert_serving(&mut host);
     assert!(host.wait().success());
 }
+
+#[test]
+fn an_unknown_command_name_is_not_logged() {
+    // A confused caller might put a PIN where the command name goes: the log (trace level in
+    // tests) must not keep it, while a known command's refusal still names the command.
+    let stack = Stack::start().expect("stack");
+    let mut host = HostProcess::spawn(&stack, &[]);
+    let reply = host.command("40817263", json!({}));
+    assert_eq!(code(&reply), "ERR_UNKNOWN_COMMAND", "{reply}");
+    let reply = host.command("pin-status", json!({"reader": ""}));
+    assert_eq!(code(&reply), "ERR_INVALID_REQUEST", "{reply}");
+    assert!(host.wait().success());
+    let log = host.log_text();
+    assert!(!log.contains("40817263"), "{log}");
+    assert!(log.contains("unknown command refused"), "{log}");
+    assert!(log.contains("pin-status refused"), "{log}");
+}
