@@ -5,6 +5,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { X509Certificate } from "node:crypto";
 import {
   startStack, startSite, launchBrowser, pinWindow, insertExtraCard, startHttpsProxy, killHosts, artifactPath,
@@ -46,9 +47,9 @@ after(async () => {
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 /** Logs in at the CIS2 mock with the first card; returns the page where the login landed. */
-async function logIn(pin, { keep = false } = {}) {
+async function logIn(pin, { keep = false, origin = site.origin, path = "/" } = {}) {
   const page = await browser.context.newPage();
-  await page.goto(`${site.origin}/`);
+  await page.goto(`${origin}${path}`);
   await page.click("#login");
   const win = await pinWindow(browser.context);
   await win.locator("#pin").fill(pin);
@@ -421,6 +422,47 @@ test("signing: the card signs the prescription's hash with 9C and the site verif
   await answer(win, { pin: pinA });
   await page.locator("#status[data-code='VERIFIED']").waitFor({ timeout: 15000 });
   await page.close();
+});
+
+test("renew a P-384 card (SHA-384 proofs) and an RSA-2048 card: each logs in with its renewed certificate", async () => {
+  // Each card has its own CA (carecard-vcard init), so each gets its own instance of the site,
+  // on 127.0.0.1 (cookies are per host, not per port: the main site's login stays).
+  if (cardB) {
+    await cardB.remove();
+    cardB.cleanup();
+    cardB = null;
+  }
+  await stack.removeCard();
+  try {
+    for (const [algorithm, keyType, detail] of [["p384", "ec", "secp384r1"], ["rsa2048", "rsa", 2048]]) {
+      const card = await insertExtraCard(stack, { algorithm, name: "Pat Keys", userId: "555000000099" });
+      const own = await startSite({ info: { card: { caDer: join(card.dir, "ca.der"), dir: card.dir } } }, { manage: true, host: "127.0.0.1" });
+      try {
+        const page = await logIn("123456", { keep: true, origin: own.origin, path: "/?next=/manage/" });
+        await page.waitForURL(`${own.origin}/manage/`);
+        await page.locator("#status[data-code]:not([data-code=''])").waitFor({ state: "attached", timeout: 20000 });
+        const before = cert9A((await cardsByReader(page))[card.reader]);
+        await page.click("#renew");
+        assert.equal(await untilStatus(page, [], { pin: "123456" }), "RENEWED", `${algorithm}: ${await page.locator("#status").innerText()}`);
+        const renewed = cert9A((await cardsByReader(page))[card.reader]);
+        assert.notEqual(renewed, before);
+        const key = new X509Certificate(Buffer.from(renewed, "base64")).publicKey;
+        assert.equal(key.asymmetricKeyType, keyType);
+        const details = key.asymmetricKeyDetails;
+        assert.equal(keyType === "ec" ? details.namedCurve : details.modulusLength, detail);
+        await page.close();
+        const home = await logIn("123456", { keep: true, origin: own.origin });
+        assert.equal(new URL(home.url()).pathname, "/home", `${algorithm}: the renewed certificate logs in`);
+        await home.close();
+      } finally {
+        await own.stop();
+        await card.remove();
+        card.cleanup();
+      }
+    }
+  } finally {
+    await stack.insertCard();
+  }
 });
 
 test("a login origin is refused card-management commands (the page, and the page library directly)", async () => {
