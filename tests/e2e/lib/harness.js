@@ -306,8 +306,15 @@ export function hostPids(logDir) {
 export async function killHosts(logDir) {
   const pids = hostPids(logDir);
   for (const pid of pids) process.kill(pid, "SIGKILL");
+  const alive = (pid) => {
+    try {
+      return !readFileSync(`/proc/${pid}/stat`, "utf8").includes(") Z "); // a zombie is dead
+    } catch {
+      return false; // gone (reaped)
+    }
+  };
   const deadline = Date.now() + 5000;
-  while (pids.some((pid) => existsSync(`/proc/${pid}`) && !readFileSync(`/proc/${pid}/stat`, "utf8").includes(") Z "))) {
+  while (pids.some(alive)) {
     if (Date.now() > deadline) throw new Error(`host processes ${pids} did not die`);
     await new Promise((r) => setTimeout(r, 50));
   }
