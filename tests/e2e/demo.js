@@ -122,7 +122,7 @@ async function answerPinWindows(browser, done, secrets) {
     if (win) {
       answered.add(win);
       try {
-        await win.locator("#submit").waitFor({ timeout: STEP_TIMEOUT_MS });
+        await win.locator("#new-pin:visible:enabled, #pin:visible:enabled").first().waitFor({ timeout: STEP_TIMEOUT_MS });
         if (await win.locator("#new-pin").isVisible()) {
           await win.locator("#new-pin").fill(secrets.newPin);
           await win.locator("#confirm-pin").fill(secrets.newPin);

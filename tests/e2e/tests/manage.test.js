@@ -93,7 +93,8 @@ async function windowTitle(win) {
 
 /** Fills whatever the PIN window asks (current PIN and/or new PIN twice) and presses OK. */
 async function answer(win, { pin, newPin }) {
-  await win.locator("#submit").waitFor({ timeout: 10000 });
+  // The window enables its fields once the worker has told it what the PIN is for.
+  await win.locator("#new-pin:visible:enabled, #pin:visible:enabled").first().waitFor({ timeout: 10000 });
   if (newPin !== undefined && (await win.locator("#new-pin").isVisible())) {
     await win.locator("#new-pin").fill(newPin);
     await win.locator("#confirm-pin").fill(newPin);
