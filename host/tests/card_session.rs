@@ -220,7 +220,10 @@ fn a_session_ends_when_idle_or_when_its_card_is_removed() {
         "{}",
         host.log_text()
     );
-    // The ended session released the card: a new one opens.
+    // The ended session released the card: a new one opens (in a host with the normal idle
+    // limit, so that the removal below, which takes pcscd a moment to see, is what ends it).
+    assert!(host.wait().success());
+    let mut host = HostProcess::spawn(&stack, &[]);
     let session = open(&mut host, json!({}));
     let verified = host.command(
         "verify-pin",
