@@ -4,7 +4,7 @@
 
 use crate::errors::HostError;
 use carecard_card::{CardError, ExclusiveCard};
-use carecard_protocol::{ErrorCode, KeyType, SessionId};
+use carecard_protocol::{CertificateSlot, ErrorCode, KeyType, SessionId};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -26,7 +26,7 @@ pub struct CardSession {
     /// SHA-256 of the CHUID (the journal's key); `None` until the card has a CHUID.
     pub card_id: Option<String>,
     /// Key types generated in this session, for proving possession before a certificate exists.
-    pub generated: HashMap<&'static str, KeyType>,
+    pub generated: HashMap<CertificateSlot, KeyType>,
     last_used: Instant,
 }
 
@@ -200,7 +200,7 @@ fn reap(state: &Mutex<State>, stop: &AtomicBool) {
     }
 }
 
-fn busy() -> HostError {
+pub fn busy() -> HostError {
     HostError::wire(
         ErrorCode::CardBusy,
         "A card-management session is already open. Finish or cancel it first.",

@@ -62,7 +62,7 @@ pub struct CertificateEntry {
     pub certificate: String,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum CertificateSlot {
     #[serde(rename = "9A")]
     Authentication,

@@ -67,9 +67,7 @@ pub fn generate_key(args: GenerateKeyArgs, session: &mut CardSession) -> Result<
             Some(public_key.clone()),
         )
         .map_err(journal_error)?;
-    session
-        .generated
-        .insert(slot_name(args.slot), args.algorithm);
+    session.generated.insert(args.slot, args.algorithm);
     log::info!("generated a {} key in {}", args.algorithm.as_str(), slot);
     Ok(json!({ "publicKey": public_key }))
 }
@@ -81,7 +79,7 @@ pub fn prove_possession(
     session: &mut CardSession,
 ) -> Result<Value, HostError> {
     let slot = piv_slot(args.slot);
-    let key_type = match session.generated.get(slot_name(args.slot)) {
+    let key_type = match session.generated.get(&args.slot) {
         Some(k) => *k,
         None => {
             let der = session
@@ -192,13 +190,6 @@ fn piv_slot(slot: CertificateSlot) -> Slot {
     match slot {
         CertificateSlot::Authentication => Slot::Authentication,
         CertificateSlot::Signature => Slot::Signature,
-    }
-}
-
-fn slot_name(slot: CertificateSlot) -> &'static str {
-    match slot {
-        CertificateSlot::Authentication => "9A",
-        CertificateSlot::Signature => "9C",
     }
 }
 

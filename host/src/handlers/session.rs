@@ -12,10 +12,7 @@ use serde_json::{json, Value};
 
 pub fn open(args: SessionOpenArgs, sessions: &mut Sessions) -> Result<Value, HostError> {
     if sessions.is_open() {
-        return Err(HostError::wire(
-            carecard_protocol::ErrorCode::CardBusy,
-            "A card-management session is already open. Finish or cancel it first.",
-        ));
+        return Err(crate::session::busy());
     }
     // Find the reader with a shared look, then take the card for this host alone.
     let reader = {
