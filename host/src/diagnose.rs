@@ -91,10 +91,15 @@ fn check_config(report: &mut Report, config: &Config) {
             format!("no config file at {path}: only the development extension is served"),
             "install carecard (the package, or scripts/install --extension-id <ID>) or ask IT to deploy the host config",
         );
-    } else if config.allowed_extension_ids.is_empty() {
+    } else if config.allowed_extension_ids.is_empty()
+        && config.allowed_firefox_extensions.is_empty()
+    {
         report.problem(
             format!("config {path} allows no extension: the host refuses every extension"),
-            format!("list the carecard extension's ID in allowedExtensionIds in {path}"),
+            format!(
+                "list the carecard extension's ID in allowedExtensionIds (Chrome, Edge) or \
+                 allowedFirefoxExtensions (Firefox) in {path}"
+            ),
         );
     } else {
         report.ok(format!("config {path} is valid"));
@@ -113,6 +118,12 @@ fn check_config(report: &mut Report, config: &Config) {
                 ids.join(", ")
             }
         ));
+        if !config.allowed_firefox_extensions.is_empty() {
+            report.info(format!(
+                "allowed Firefox add-ons: {}",
+                config.allowed_firefox_extensions.join(", ")
+            ));
+        }
         report.info(format!(
             "developer mode: {}; log level: {}",
             if config.developer_mode { "on" } else { "off" },
@@ -134,115 +145,184 @@ fn describe_id(id: &str) -> String {
 
 // --- the browsers' host manifests ----------------------------------------------------------
 
-/// Where each browser looks for `org.carecard.host.json` on this platform (manifests/README.md).
-fn manifest_locations() -> Vec<(String, PathBuf)> {
+/// Which browser family reads a manifest: Chrome, Chromium and Edge list `allowed_origins`
+/// (`chrome-extension://<id>/`), Firefox lists `allowed_extensions` (add-on IDs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Family {
+    Chromium,
+    Firefox,
+}
+
+/// One place a browser looks for `org.carecard.host.json` on this platform.
+struct ManifestPlace {
+    browser: String,
+    family: Family,
+    path: PathBuf,
+}
+
+/// Where each browser looks for `org.carecard.host.json` on this platform (manifests/README.md;
+/// Firefox: MDN "Native manifests", the folders `scripts/install --browser firefox` writes).
+fn manifest_locations() -> Vec<ManifestPlace> {
     let root = std::env::var_os("CARECARD_DIAGNOSE_ROOT")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from("/"));
-    let system = |dir: &str| {
-        root.join(dir.trim_start_matches('/'))
-            .join(format!("{HOST_NAME}.json"))
-    };
+    let file = format!("{HOST_NAME}.json");
+    let system = |dir: &str| Some(root.join(dir.trim_start_matches('/')).join(&file));
     let home = std::env::var_os("HOME").map(PathBuf::from);
-    let user = |dir: &str| {
-        home.as_ref()
-            .map(|h| h.join(dir).join(format!("{HOST_NAME}.json")))
-    };
-    let mut places: Vec<(String, Option<PathBuf>)> = Vec::new();
-    if cfg!(windows) {
-        // The registry says where the manifest is; the installer puts it beside the program.
-        let beside = std::env::current_exe()
-            .ok()
-            .and_then(|p| p.parent().map(|d| d.join(format!("{HOST_NAME}.json"))));
-        places.push(("Chrome and Edge (beside this program)".into(), beside));
+    let user = |dir: &str| home.as_ref().map(|h| h.join(dir).join(&file));
+    use Family::{Chromium, Firefox};
+    let places: Vec<(&str, Family, Option<PathBuf>)> = if cfg!(windows) {
+        // The registry says where each manifest is; the installer puts them beside the program.
+        let beside = |name: &str| {
+            std::env::current_exe()
+                .ok()
+                .and_then(|p| p.parent().map(|d| d.join(name)))
+        };
+        vec![
+            (
+                "Chrome and Edge (beside this program)",
+                Chromium,
+                beside(&file),
+            ),
+            (
+                "Firefox (beside this program)",
+                Firefox,
+                beside(&format!("{HOST_NAME}.firefox.json")),
+            ),
+        ]
     } else if cfg!(target_os = "macos") {
-        places.push((
-            "Chrome (system)".into(),
-            Some(system("/Library/Google/Chrome/NativeMessagingHosts")),
-        ));
-        places.push((
-            "Chromium (system)".into(),
-            Some(system(
-                "/Library/Application Support/Chromium/NativeMessagingHosts",
-            )),
-        ));
-        places.push((
-            "Edge (system)".into(),
-            Some(system("/Library/Microsoft/Edge/NativeMessagingHosts")),
-        ));
-        places.push((
-            "Chrome (this user)".into(),
-            user("Library/Application Support/Google/Chrome/NativeMessagingHosts"),
-        ));
-        places.push((
-            "Chromium (this user)".into(),
-            user("Library/Application Support/Chromium/NativeMessagingHosts"),
-        ));
-        places.push((
-            "Edge (this user)".into(),
-            user("Library/Application Support/Microsoft Edge/NativeMessagingHosts"),
-        ));
+        vec![
+            (
+                "Chrome (system)",
+                Chromium,
+                system("/Library/Google/Chrome/NativeMessagingHosts"),
+            ),
+            (
+                "Chromium (system)",
+                Chromium,
+                system("/Library/Application Support/Chromium/NativeMessagingHosts"),
+            ),
+            (
+                "Edge (system)",
+                Chromium,
+                system("/Library/Microsoft/Edge/NativeMessagingHosts"),
+            ),
+            (
+                "Firefox (system)",
+                Firefox,
+                system("/Library/Application Support/Mozilla/NativeMessagingHosts"),
+            ),
+            (
+                "Chrome (this user)",
+                Chromium,
+                user("Library/Application Support/Google/Chrome/NativeMessagingHosts"),
+            ),
+            (
+                "Chromium (this user)",
+                Chromium,
+                user("Library/Application Support/Chromium/NativeMessagingHosts"),
+            ),
+            (
+                "Edge (this user)",
+                Chromium,
+                user("Library/Application Support/Microsoft Edge/NativeMessagingHosts"),
+            ),
+            (
+                "Firefox (this user)",
+                Firefox,
+                user("Library/Application Support/Mozilla/NativeMessagingHosts"),
+            ),
+        ]
     } else {
         let config_home = std::env::var_os("XDG_CONFIG_HOME")
             .filter(|v| !v.is_empty())
             .map(PathBuf::from)
             .or_else(|| home.as_ref().map(|h| h.join(".config")));
-        let xdg = |dir: &str| {
-            config_home
-                .as_ref()
-                .map(|c| c.join(dir).join(format!("{HOST_NAME}.json")))
-        };
-        places.push((
-            "Chrome (system)".into(),
-            Some(system("/etc/opt/chrome/native-messaging-hosts")),
-        ));
-        places.push((
-            "Chromium (system)".into(),
-            Some(system("/etc/chromium/native-messaging-hosts")),
-        ));
-        places.push((
-            "Edge (system)".into(),
-            Some(system("/etc/opt/edge/native-messaging-hosts")),
-        ));
-        places.push((
-            "Chrome (this user)".into(),
-            xdg("google-chrome/NativeMessagingHosts"),
-        ));
-        places.push((
-            "Chromium (this user)".into(),
-            xdg("chromium/NativeMessagingHosts"),
-        ));
-        places.push((
-            "Edge (this user)".into(),
-            xdg("microsoft-edge/NativeMessagingHosts"),
-        ));
-    }
+        let xdg = |dir: &str| config_home.as_ref().map(|c| c.join(dir).join(&file));
+        vec![
+            (
+                "Chrome (system)",
+                Chromium,
+                system("/etc/opt/chrome/native-messaging-hosts"),
+            ),
+            (
+                "Chromium (system)",
+                Chromium,
+                system("/etc/chromium/native-messaging-hosts"),
+            ),
+            (
+                "Edge (system)",
+                Chromium,
+                system("/etc/opt/edge/native-messaging-hosts"),
+            ),
+            (
+                "Firefox (system)",
+                Firefox,
+                system("/usr/lib/mozilla/native-messaging-hosts"),
+            ),
+            (
+                "Firefox (system, lib64)",
+                Firefox,
+                system("/usr/lib64/mozilla/native-messaging-hosts"),
+            ),
+            (
+                "Chrome (this user)",
+                Chromium,
+                xdg("google-chrome/NativeMessagingHosts"),
+            ),
+            (
+                "Chromium (this user)",
+                Chromium,
+                xdg("chromium/NativeMessagingHosts"),
+            ),
+            (
+                "Edge (this user)",
+                Chromium,
+                xdg("microsoft-edge/NativeMessagingHosts"),
+            ),
+            (
+                "Firefox (this user)",
+                Firefox,
+                user(".mozilla/native-messaging-hosts"),
+            ),
+        ]
+    };
     places
         .into_iter()
-        .filter_map(|(name, path)| path.map(|p| (name, p)))
+        .filter_map(|(browser, family, path)| {
+            path.map(|path| ManifestPlace {
+                browser: browser.to_owned(),
+                family,
+                path,
+            })
+        })
         .collect()
 }
 
 fn check_manifests(report: &mut Report, config: &Config, this: Option<&Path>) {
     report.heading(&format!("browser host manifests ({HOST_NAME})"));
     let mut found = 0;
-    for (browser, path) in manifest_locations() {
-        if !path.exists() {
-            report.info(format!("{browser}: none at {}", path.display()));
+    for place in manifest_locations() {
+        if !place.path.exists() {
+            report.info(format!(
+                "{}: none at {}",
+                place.browser,
+                place.path.display()
+            ));
             continue;
         }
         found += 1;
-        check_manifest(report, config, this, &browser, &path);
+        check_manifest(report, config, this, &place);
     }
     if cfg!(windows) {
         report.info(format!(
             "the registry keys are not read here: reg query HKLM\\SOFTWARE\\Google\\Chrome\\NativeMessagingHosts\\{HOST_NAME} \
-             (and ...\\Microsoft\\Edge\\...) must name the manifest's full path"
+             (and ...\\Microsoft\\Edge\\..., ...\\Mozilla\\...) must name the manifest's full path"
         ));
     }
     if found == 0 {
         report.problem(
-            "no browser host manifest found: Chrome, Chromium and Edge cannot start the host",
+            "no browser host manifest found: Chrome, Chromium, Edge and Firefox cannot start the host",
             "install carecard (the package, or scripts/install) so each browser finds org.carecard.host.json",
         );
     }
@@ -252,9 +332,9 @@ fn check_manifest(
     report: &mut Report,
     config: &Config,
     this: Option<&Path>,
-    browser: &str,
-    path: &Path,
+    place: &ManifestPlace,
 ) {
+    let (browser, path) = (place.browser.as_str(), place.path.as_path());
     let shown = path.display();
     let manifest: Value = match std::fs::read(path)
         .map_err(|e| e.to_string())
@@ -294,22 +374,15 @@ fn check_manifest(
         (Some(this), Ok(target)) => std::fs::canonicalize(this).is_ok_and(|t| t == target),
         _ => false,
     };
-    let origins: Vec<&str> = manifest
-        .get("allowed_origins")
-        .and_then(Value::as_array)
-        .map(|a| a.iter().filter_map(Value::as_str).collect())
-        .unwrap_or_default();
-    let ids: Vec<&str> = origins
-        .iter()
-        .filter_map(|o| {
-            o.strip_prefix("chrome-extension://")
-                .and_then(|r| r.strip_suffix('/'))
-        })
-        .collect();
+    let ids = allowed_ids(&manifest, place.family);
+    let allowed = match place.family {
+        Family::Chromium => &config.allowed_extension_ids,
+        Family::Firefox => &config.allowed_firefox_extensions,
+    };
     let served: Vec<&str> = ids
         .iter()
         .copied()
-        .filter(|id| config.allowed_extension_ids.iter().any(|a| a == id))
+        .filter(|id| allowed.iter().any(|a| a == id))
         .collect();
     if !same {
         report.problem(
@@ -319,7 +392,10 @@ fn check_manifest(
     } else if ids.is_empty() {
         report.problem(
             format!("{browser}: {shown} allows no extension"),
-            "reinstall carecard with the extension's ID (scripts/install --extension-id <ID>)",
+            match place.family {
+                Family::Chromium => "reinstall carecard with the extension's ID (scripts/install --extension-id <ID>)",
+                Family::Firefox => "reinstall carecard for Firefox (scripts/install --browser firefox)",
+            },
         );
     } else if served.is_empty() && config.problem.is_none() {
         report.problem(
@@ -337,6 +413,30 @@ fn check_manifest(
                 .collect::<Vec<_>>()
                 .join(", ")
         ));
+    }
+}
+
+/// The extensions a manifest lets start the host: Chrome's `allowed_origins` as IDs, Firefox's
+/// `allowed_extensions` as they are.
+fn allowed_ids(manifest: &Value, family: Family) -> Vec<&str> {
+    let key = match family {
+        Family::Chromium => "allowed_origins",
+        Family::Firefox => "allowed_extensions",
+    };
+    let listed = manifest
+        .get(key)
+        .and_then(Value::as_array)
+        .map(|a| a.iter().filter_map(Value::as_str).collect::<Vec<_>>())
+        .unwrap_or_default();
+    match family {
+        Family::Chromium => listed
+            .into_iter()
+            .filter_map(|o| {
+                o.strip_prefix("chrome-extension://")
+                    .and_then(|r| r.strip_suffix('/'))
+            })
+            .collect(),
+        Family::Firefox => listed,
     }
 }
 

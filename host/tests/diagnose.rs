@@ -278,6 +278,75 @@ fn manifest_and_config_disagreeing_on_the_extension_is_a_problem() {
     assert_problem(&text, "the host config allows none of them");
 }
 
+const FIREFOX_ID: &str = "carecard@carecard.org";
+const FIREFOX_DIR: &str = "usr/lib/mozilla/native-messaging-hosts";
+
+/// Writes Firefox's system manifest (under the fake root) for `program`, allowing `ids`.
+fn firefox_manifest(m: &Machine, program: &Path, ids: &[&str]) {
+    let dir = m.dir.join("root").join(FIREFOX_DIR);
+    std::fs::create_dir_all(&dir).expect("manifest dir");
+    let manifest = serde_json::json!({
+        "name": "org.carecard.host", "description": "carecard test", "path": program,
+        "type": "stdio", "allowed_extensions": ids,
+    });
+    std::fs::write(dir.join("org.carecard.host.json"), manifest.to_string()).expect("manifest");
+}
+
+#[test]
+fn firefox_manifest_for_a_listed_add_on_is_ok() {
+    let m = Machine::new("firefox-manifest");
+    firefox_manifest(&m, Path::new(HOST), &[FIREFOX_ID]);
+    let config = m.config(&format!(
+        r#"{{"allowedExtensionIds": ["{STORE_ID}"], "allowedFirefoxExtensions": ["{FIREFOX_ID}"]}}"#
+    ));
+    let text = m.diagnose(&config, &[]);
+    assert!(
+        text.contains(&format!("allowed Firefox add-ons: {FIREFOX_ID}")),
+        "{text}"
+    );
+    assert_ok(
+        &text,
+        &format!(
+            "Firefox (system): {}",
+            m.dir.join("root").join(FIREFOX_DIR).display()
+        ),
+    );
+    assert_ok(&text, &format!("→ this program; allows {FIREFOX_ID}"));
+    assert_no_problem(&text, "manifest");
+}
+
+#[test]
+fn firefox_manifest_for_an_add_on_the_config_does_not_list_is_a_problem() {
+    let m = Machine::new("firefox-disagree");
+    // The Chrome list names the same string: Firefox's manifest is checked against Firefox's list only.
+    firefox_manifest(&m, Path::new(HOST), &[FIREFOX_ID]);
+    let text = m.diagnose(&m.valid_config(), &[]);
+    assert_problem(
+        &text,
+        &format!("allows {FIREFOX_ID} but the host config allows none of them"),
+    );
+}
+
+#[test]
+fn firefox_manifest_allowing_nothing_is_a_problem() {
+    let m = Machine::new("firefox-empty");
+    firefox_manifest(&m, Path::new(HOST), &[]);
+    let text = m.diagnose(&m.valid_config(), &[]);
+    assert_problem(&text, "allows no extension");
+    assert!(text.contains("scripts/install --browser firefox"), "{text}");
+}
+
+#[test]
+fn a_config_serving_only_firefox_allows_an_extension() {
+    let m = Machine::new("firefox-only");
+    let config = m.config(&format!(
+        r#"{{"allowedExtensionIds": [], "allowedFirefoxExtensions": ["{FIREFOX_ID}"]}}"#
+    ));
+    let text = m.diagnose(&config, &[]);
+    assert_ok(&text, "is valid");
+    assert_no_problem(&text, "allows no extension");
+}
+
 #[test]
 fn pcsc_unavailable_is_a_problem() {
     let m = Machine::new("no-pcsc");
