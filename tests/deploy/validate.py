@@ -8,6 +8,7 @@ import plistlib
 import re
 import struct
 import subprocess
+import tempfile
 import sys
 
 HOST_NAME = "org.carecard.host"
@@ -244,6 +245,34 @@ def check_production_config(path, *extension_ids):
     expect(config["logLevel"] == "info", f"{path}: logLevel must be info")
 
 
+def check_package_config(path, firefox_ids, *extension_ids):
+    """A packaged host config: exactly extension_ids for Chrome and Edge and the comma-separated
+    firefox_ids for Firefox, production settings."""
+    config = load_json(path)
+    expect(set(config) == {"allowedExtensionIds", "allowedFirefoxExtensions", "developerMode", "logLevel"}, f"{path}: keys {sorted(config)}")
+    rest = {k: v for k, v in config.items() if k != "allowedFirefoxExtensions"}
+    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
+        json.dump(rest, f)
+    try:
+        check_production_config(f.name, *extension_ids)
+    finally:
+        os.unlink(f.name)
+    want = [i for i in firefox_ids.split(",") if i]
+    expect(config["allowedFirefoxExtensions"] == want, f"{path}: allowedFirefoxExtensions {config['allowedFirefoxExtensions']}, want {want}")
+
+
+def check_package_firefox_manifest(path, root, host_path, *extension_ids):
+    """A Firefox manifest inside a package staged or installed under root (as check_package_manifest)."""
+    manifest = load_json(path)
+    expect(set(manifest) == {"name", "description", "path", "type", "allowed_extensions"}, f"{path}: keys {sorted(manifest)}")
+    expect(manifest["name"] == HOST_NAME and manifest["type"] == "stdio" and manifest["description"], f"{path}: name/type/description")
+    expect(manifest["path"] == host_path, f"{path}: path {manifest['path']!r}, want {host_path!r}")
+    on_disk = os.path.join(root, host_path.lstrip("/")) if os.path.isabs(host_path) else os.path.join(os.path.dirname(path), host_path)
+    expect(os.path.isfile(on_disk), f"{path}: {on_disk} does not exist")
+    expect(manifest["allowed_extensions"] == list(extension_ids), f"{path}: allowed_extensions {manifest['allowed_extensions']}, want {list(extension_ids)}")
+    expect("@" not in json.dumps(manifest).replace(FIREFOX_ID, ""), f"{path}: a placeholder was left in")
+
+
 def same_json(a, b):
     expect(load_json(a) == load_json(b), f"{b} differs from {a}")
 
@@ -417,10 +446,19 @@ def extension_archive(path, version):
     manifest = json.loads(archive.read("manifest.json"))
     expect(manifest.get("version") == version, f"{path}: manifest version {manifest.get('version')}, want {version}")
     expect("key" not in manifest, f"{path}: the development key must not ship")
+    firefox = "browser_specific_settings" in manifest
+    if firefox:
+        gecko = manifest["browser_specific_settings"].get("gecko", {}).get("id")
+        expect(gecko == FIREFOX_ID, f"{path}: gecko id {gecko}, want {FIREFOX_ID}")
+        expect("service_worker" not in manifest["background"], f"{path}: Firefox runs background scripts, not a service worker")
     banned = re.compile(r"(^|/)(node_modules|test|tests|scripts)/|(^|/)(package(-lock)?\.json|build|eslint\.config\.js|README\.md)$|\.d\.ts$|(^|/)\.|\.test\.")
     bad = sorted(n for n in names if banned.search(n))
     expect(not bad, f"{path}: ships files that are not part of the extension: {bad}")
-    wanted = {manifest["background"]["service_worker"], manifest["action"]["default_popup"], manifest["storage"]["managed_schema"]}
+    if firefox:
+        # Firefox takes managed storage from policies.json, so no schema ships with it.
+        wanted = {*manifest["background"]["scripts"], manifest["action"]["default_popup"]}
+    else:
+        wanted = {manifest["background"]["service_worker"], manifest["action"]["default_popup"], manifest["storage"]["managed_schema"]}
     for script in manifest.get("content_scripts", []):
         wanted.update(script.get("js", []))
     for res in manifest.get("web_accessible_resources", []):
@@ -461,6 +499,8 @@ COMMANDS = {
     "config-template": check_config_template,
     "production-manifest": check_production_manifest,
     "production-config": check_production_config,
+    "package-config": check_package_config,
+    "package-firefox-manifest": check_package_firefox_manifest,
     "same-json": same_json,
     "host-status": host_status,
     "firefox-policy": check_firefox_policy,
