@@ -3,13 +3,11 @@
 // origin outside the allow-list getting no answer. Run by `scripts/test e2e-firefox`.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { createServer } from "node:https";
 import { createServer as createHttpServer } from "node:http";
-import { readFileSync, mkdtempSync, rmSync } from "node:fs";
-import { execFileSync } from "node:child_process";
-import { tmpdir } from "node:os";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { startStack, startSite, artifactPath, launchFirefox, firefoxPinWindow, firefoxExtensionDir } from "../lib/firefox.js";
+import { startHttpsSite, statusOutcome, authenticateOutcome, extensionAnswers } from "../lib/pages.js";
 
 const HOLDER = /\S+ \S+/; // "<given> <family>" from the virtual card's certificate
 
@@ -93,49 +91,17 @@ test("Firefox: removing the card logs the session out", async () => {
 });
 
 test("Firefox: an https origin outside the allow-list gets no answer at all and no PIN window", async () => {
-  const dir = mkdtempSync(join(tmpdir(), "carecard-foreign-"));
-  execFileSync("openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
-    "-nodes", "-keyout", join(dir, "key.pem"), "-out", join(dir, "cert.pem"), "-days", "1",
-    "-subj", "/CN=foreign.example"], { stdio: "ignore" });
-  const library = readFileSync(join(firefoxExtensionDir, "page", "carecard.js"));
-  const server = createServer({ key: readFileSync(join(dir, "key.pem")), cert: readFileSync(join(dir, "cert.pem")) },
-    (req, res) => {
-      const js = req.url === "/carecard.js";
-      res.writeHead(200, { "content-type": js ? "text/javascript" : "text/html" });
-      res.end(js ? library : "<!doctype html><title>not CIS2</title><p>foreign</p>");
-    });
-  await new Promise((r) => server.listen(0, "127.0.0.1", r));
+  const foreign = await startHttpsSite({ commonName: "foreign.example", extensionDir: firefoxExtensionDir, title: "not CIS2" });
   const page = await ff.browser.newPage();
   try {
-    await page.goto(`https://foreign.example:${server.address().port}/`);
-    const answers = await page.evaluate(async () => {
-      const seen = [];
-      window.addEventListener("message", (e) => {
-        if (e.data && e.data.source === "carecard-extension") seen.push(e.data.type);
-      });
-      const base = { carecard: 1, source: "carecard-page" };
-      window.postMessage({ ...base, type: "ping", requestId: "probe1" }, window.location.origin);
-      window.postMessage({ ...base, type: "request", requestId: "probe2", action: "authenticate",
-        arguments: { challengeNonce: "A".repeat(43) + "=" } }, window.location.origin);
-      await new Promise((r) => setTimeout(r, 3000));
-      return seen;
-    });
+    await page.goto(`${foreign.origin}/`);
+    const answers = await extensionAnswers(page, "authenticate", { challengeNonce: "A".repeat(43) + "=" });
     assert.deepEqual(answers, [], "the content script stays silent outside the allow-list");
-    const code = await page.evaluate(async () => {
-      const carecard = await import("/carecard.js");
-      try {
-        await carecard.authenticate({ challengeNonce: "A".repeat(43) + "=" });
-        return "resolved";
-      } catch (err) {
-        return err.code;
-      }
-    });
-    assert.equal(code, "ERR_EXTENSION_UNAVAILABLE");
+    assert.equal(await authenticateOutcome(page), "ERR_EXTENSION_UNAVAILABLE");
     await assert.rejects(firefoxPinWindow(ff.browser, 500), /no PIN window/);
   } finally {
     await page.close();
-    await new Promise((r) => server.close(r));
-    rmSync(dir, { recursive: true, force: true });
+    await foreign.close();
   }
 });
 
@@ -157,15 +123,6 @@ test("Firefox: a page served sandboxed on an allow-listed origin gets no answer 
   });
   await new Promise((r) => server.listen(0, "127.0.0.1", r));
   const base = `http://localhost:${server.address().port}`;
-  const statusOutcome = (page) => page.evaluate(async () => {
-    const carecard = await import("/carecard.js");
-    try {
-      await carecard.status();
-      return "resolved";
-    } catch (err) {
-      return err.code;
-    }
-  });
   try {
     const control = await ff.browser.newPage();
     await control.goto(`${base}/`);

@@ -6,6 +6,7 @@ import { createServer } from "node:http";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { startStack, launchBrowser, extensionDir } from "../lib/harness.js";
+import { statusOutcome } from "../lib/pages.js";
 
 const NONCE = "A".repeat(43) + "=";
 
@@ -60,19 +61,6 @@ after(async () => {
 });
 
 const pinPages = () => browser.context.pages().filter((p) => p.url().includes("/pin.html") && !p.isClosed());
-
-/** In `target` (page or frame): carecard.status() through the library; the code it failed with, or "resolved". */
-function statusOutcome(target) {
-  return target.evaluate(async () => {
-    const carecard = await import("/carecard.js");
-    try {
-      await carecard.status();
-      return "resolved";
-    } catch (e) {
-      return e.code;
-    }
-  });
-}
 
 /**
  * In `target`: posts a hand-made authenticate request (no ping first, as a hostile page would)

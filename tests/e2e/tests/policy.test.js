@@ -26,12 +26,12 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, execFileSync } from "node:child_process";
 import { createServer } from "node:http";
-import { createServer as createHttpsServer } from "node:https";
 import { mkdtempSync, mkdirSync, writeFileSync, readFileSync, copyFileSync, existsSync, rmSync, chmodSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { chromium } from "playwright-core";
 import { startStack, startSite, pinWindow, repo, binDir, extensionDir } from "../lib/harness.js";
+import { startHttpsSite } from "../lib/pages.js";
 
 const chromiumPath = process.env.CHROMIUM || "/usr/lib/chromium/chromium";
 const HOST = "org.carecard.host";
@@ -89,28 +89,6 @@ async function startUpdateServer(id, crx) {
   return { url: `http://127.0.0.1:${server.address().port}/update.xml`, requests, close: () => new Promise((r) => server.close(r)) };
 }
 
-/** An https stand-in for CIS2 live and LOGIN_ONLY (names mapped to 127.0.0.1), serving carecard.js. */
-async function startCis2StandIn() {
-  const certDir = join(dir, "cis2-cert");
-  mkdirSync(certDir);
-  execFileSync("openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
-    "-keyout", join(certDir, "key.pem"), "-out", join(certDir, "cert.pem"), "-days", "1",
-    "-subj", "/CN=am.nhsidentity.spineservices.nhs.uk"], { stdio: "ignore" });
-  const library = readFileSync(join(extensionDir, "page", "carecard.js"));
-  const server = createHttpsServer({ key: readFileSync(join(certDir, "key.pem")), cert: readFileSync(join(certDir, "cert.pem")) },
-    (req, res) => {
-      if (req.url === "/carecard.js") {
-        res.writeHead(200, { "content-type": "text/javascript" });
-        res.end(library);
-      } else {
-        res.writeHead(200, { "content-type": "text/html" });
-        res.end("<!doctype html><title>CIS2 stand-in</title><p>cis2</p>");
-      }
-    });
-  await new Promise((r) => server.listen(0, "127.0.0.1", r));
-  return { port: server.address().port, close: () => new Promise((r) => server.close(r)) };
-}
-
 /** A native host that must never run: it records that it was started. */
 function writeMarkerHost(path, marker) {
   writeFileSync(path, `#!/bin/sh\necho started >> '${marker}'\n`);
@@ -163,7 +141,8 @@ before(async () => {
   updates = await startUpdateServer(pkg.id, pkg.crx);
   stack = await startStack({ algorithm: "p256" });
   site = await startSite(stack);
-  cis2 = await startCis2StandIn();
+  // An https stand-in for CIS2 live and LOGIN_ONLY (both names mapped to it), serving carecard.js.
+  cis2 = await startHttpsSite({ commonName: "am.nhsidentity.spineservices.nhs.uk", extensionDir, title: "CIS2 stand-in" });
   const policy = {
     allowedOrigins: [site.origin, LOGIN_ONLY],
     cardManagementOrigins: [site.origin],
