@@ -148,6 +148,7 @@ fn cards_lists_certificates_retries_and_id_in_one_request() {
     let entry = only_card(&mut host);
     assert_eq!(entry["reader"], json!(stack.reader(0)));
     assert_eq!(entry["application"], json!("PIV"));
+    assert_eq!(entry["held"], json!(false), "{entry}");
     assert_eq!(entry["pinRetriesLeft"], json!(2), "{entry}");
     assert_eq!(entry["pinBlocked"], json!(false));
     let slots: Vec<&Value> = entry["certificates"]
@@ -180,6 +181,14 @@ fn a_session_holds_its_card_alone_and_one_at_a_time() {
     let mut other = HostProcess::spawn(&stack, &[]);
     let busy = authenticate(&mut other, DEFAULT_PIN);
     assert_eq!(code(&busy), "ERR_CARD_BUSY", "{busy}");
+    // `cards` says the card is held — by this host's session or by another program's — rather
+    // than leaving `application: null` to read as "not a PIV card".
+    for (who, lister) in [("own host", &mut host), ("other program", &mut other)] {
+        let entry = only_card(lister);
+        assert_eq!(entry["held"], json!(true), "{who}: {entry}");
+        assert_eq!(entry["application"], Value::Null, "{who}: {entry}");
+        assert!(entry.get("pinRetriesLeft").is_none(), "{who}: {entry}");
+    }
 
     // Inside the session the PIN stays verified from step to step.
     let verified = host.command(
@@ -193,6 +202,12 @@ fn a_session_holds_its_card_alone_and_one_at_a_time() {
     assert_eq!(code(&late), "ERR_TIMEOUT", "{late}");
 
     // Closing reset the card: the other program gets it, with the PIN no longer verified.
+    let entry = only_card(&mut other);
+    assert_eq!(
+        (&entry["held"], &entry["application"]),
+        (&json!(false), &json!("PIV")),
+        "{entry}"
+    );
     let status = other.command("pin-status", json!({}));
     assert_eq!(status["result"]["pinRetriesLeft"], json!(3), "{status}");
     let token = authenticate(&mut other, DEFAULT_PIN);

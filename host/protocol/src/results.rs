@@ -120,8 +120,14 @@ pub struct CardEntry {
     pub reader: String,
     /// Upper-case hex.
     pub atr: String,
-    /// `"PIV"`, or `null` for a card without the PIV application (then nothing else is known).
+    /// `"PIV"`, or `null` when the card was not read as PIV: see `held` for why.
     pub application: Option<String>,
+    /// `true` when the card could not be read because a card session holds it exclusively (this
+    /// host's, or another program's: PC/SC sharing violation). Then `application` is `null`
+    /// although the card may well be PIV; `false` for every card that was read, or that failed
+    /// for another reason (not PIV, mute).
+    #[serde(default)]
+    pub held: bool,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub certificates: Vec<CardCertificate>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -169,3 +169,37 @@ fn hex_is_upper_case_and_padded() {
     assert_eq!(hex_upper(&[0x00, 0x0a, 0xff]), "000AFF");
     assert_eq!(hex_upper(&[]), "");
 }
+
+#[test]
+fn a_held_card_says_so_instead_of_looking_like_a_card_without_piv() {
+    use carecard_protocol::{CardEntry, CardsResult};
+    let unread = |held| CardEntry {
+        reader: "R".into(),
+        atr: "3B88".into(),
+        application: None,
+        held,
+        certificates: Vec::new(),
+        pin_retries_left: None,
+        pin_blocked: false,
+        puk_retries_left: None,
+        card_id: None,
+        pending_renewal: Vec::new(),
+    };
+    let result = CardsResult {
+        cards: vec![unread(true), unread(false)],
+    };
+    assert_eq!(
+        json_of(&result),
+        json!({"cards": [
+            {"reader": "R", "atr": "3B88", "application": null, "held": true,
+             "pinBlocked": false, "pukRetriesLeft": null, "cardId": null},
+            {"reader": "R", "atr": "3B88", "application": null, "held": false,
+             "pinBlocked": false, "pukRetriesLeft": null, "cardId": null},
+        ]})
+    );
+    // An older host's answer without the field reads as not held.
+    let old: CardEntry =
+        serde_json::from_value(json!({"reader": "R", "atr": "3B88", "application": null}))
+            .expect("reads");
+    assert!(!old.held);
+}

@@ -31,6 +31,7 @@ fn read_card(pcsc: &Pcsc, reader: &ReaderInfo, journal: Option<&Journal>) -> Car
         reader: reader.name.clone(),
         atr: hex_upper(reader.atr.as_deref().unwrap_or_default()),
         application: None,
+        held: false,
         certificates: Vec::new(),
         pin_retries_left: None,
         pin_blocked: false,
@@ -58,6 +59,12 @@ fn read_card(pcsc: &Pcsc, reader: &ReaderInfo, journal: Option<&Journal>) -> Car
             if let (Some(id), Some(journal)) = (&entry.card_id, journal) {
                 entry.pending_renewal = journal.pending(id);
             }
+        }
+        // Held exclusively (a card session of this host or another program's hold): say so, so
+        // the caller can tell "busy" from "not a PIV card".
+        Err(CardError::CardBusy) => {
+            log::info!("{}: held by a card session; not read", reader.name);
+            entry.held = true;
         }
         // One unreadable card must not hide the others; it is listed without PIV facts.
         Err(e) => log::info!("{}: not read as a PIV card: {e}", reader.name),
