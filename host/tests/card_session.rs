@@ -263,17 +263,33 @@ fn renewal_by_relay_survives_the_host_being_killed_after_generate() {
     let old = only_card(&mut host)["certificates"][0]["certificate"].clone();
     let session = open(&mut host, json!({"certificate": old}));
 
-    // Without the management key the card refuses to generate.
-    let refused = host.command(
-        "generate-key",
-        json!({"session": session, "slot": "9A", "algorithm": "P256"}),
-    );
-    assert_eq!(code(&refused), "ERR_CARD_ERROR", "{refused}");
+    let generate = |host: &mut HostProcess| {
+        host.command(
+            "generate-key",
+            json!({"session": session, "slot": "9A", "algorithm": "P256"}),
+        )
+    };
+    // Without the holder's PIN in this session the host refuses to generate (the site alone
+    // must not replace the holder's keys), even once the management key is authenticated...
     authenticate_management_key(&mut host, &session);
-    let generated = host.command(
-        "generate-key",
-        json!({"session": session, "slot": "9A", "algorithm": "P256"}),
+    let refused = generate(&mut host);
+    assert_eq!(code(&refused), "ERR_INVALID_REQUEST", "{refused}");
+    assert!(
+        refused["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("PIN")),
+        "{refused}"
     );
+    // ...and a wrong PIN is no consent.
+    let wrong = host.command("verify-pin", json!({"session": session, "pin": WRONG_PIN}));
+    assert_eq!(code(&wrong), "ERR_PIN_INCORRECT", "{wrong}");
+    assert_eq!(code(&generate(&mut host)), "ERR_INVALID_REQUEST");
+    let verified = host.command(
+        "verify-pin",
+        json!({"session": session, "pin": DEFAULT_PIN}),
+    );
+    assert_eq!(verified["result"], json!({}), "{verified}");
+    let generated = generate(&mut host);
     let public_key = generated["result"]["publicKey"]
         .as_str()
         .unwrap_or_else(|| panic!("{generated}"))
@@ -329,7 +345,18 @@ fn renewal_by_relay_survives_the_host_being_killed_after_generate() {
         "write-certificate",
         json!({"session": session, "slot": "9A", "certificate": certificate}),
     );
+    // Written without a PIN in this session: it certifies the journalled key.
     assert_eq!(written["result"], json!({}), "{written}");
+    host.command("session-close", json!({"session": session}));
+
+    // With the journal finished, replacing a certificate is the holder's decision again.
+    let session = open(&mut host, json!({"reader": stack.reader(0)}));
+    authenticate_management_key(&mut host, &session);
+    let replace = host.command(
+        "write-certificate",
+        json!({"session": session, "slot": "9C", "certificate": certificate}),
+    );
+    assert_eq!(code(&replace), "ERR_INVALID_REQUEST", "{replace}");
     host.command("session-close", json!({"session": session}));
 
     // Finished: the journal is empty and the renewed certificate logs in.

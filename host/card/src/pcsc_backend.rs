@@ -89,6 +89,7 @@ impl Pcsc {
         let mut exclusive = ExclusiveCard {
             card: Some(card),
             reader: reader.to_owned(),
+            pin_confirmed: false,
         };
         exclusive.operate(|piv| piv.select())?;
         Ok(exclusive)
@@ -102,6 +103,8 @@ pub struct ExclusiveCard {
     /// Always `Some` until drop.
     card: Option<Card>,
     reader: String,
+    /// The holder's PIN was checked right through this handle, and no wrong PIN since.
+    pin_confirmed: bool,
 }
 
 impl fmt::Debug for ExclusiveCard {
@@ -129,7 +132,18 @@ impl ExclusiveCard {
             .ok_or_else(|| CardError::Pcsc("card handle already closed".into()))?;
         let mut transport = PcscTransport { card };
         let mut piv = Piv::new(&mut transport);
-        operation(&mut piv)
+        let result = operation(&mut piv);
+        if let Some(right) = piv.pin_checked() {
+            self.pin_confirmed = right;
+        }
+        result
+    }
+
+    /// Whether the holder's PIN was checked right (VERIFY or CHANGE REFERENCE DATA) on this
+    /// handle — i.e. in this card session — with no wrong PIN since: the holder's consent that
+    /// the card-management steps needing it (new keys) may run.
+    pub fn pin_confirmed(&self) -> bool {
+        self.pin_confirmed
     }
 
     /// Whether the card is still in the reader and this handle still valid.

@@ -129,6 +129,9 @@ enum Secret {
 pub struct Piv<'t> {
     transport: &'t mut dyn Transport,
     pin_verified: bool,
+    /// The outcome of the last check of the holder's PIN (VERIFY or CHANGE REFERENCE DATA)
+    /// through this value: `Some(true)` right, `Some(false)` wrong or blocked, `None` none sent.
+    pin_checked: Option<bool>,
 }
 
 impl fmt::Debug for Piv<'_> {
@@ -144,6 +147,27 @@ impl<'t> Piv<'t> {
         Piv {
             transport,
             pin_verified: false,
+            pin_checked: None,
+        }
+    }
+
+    /// The outcome of the last check of the PIN the holder typed (VERIFY, CHANGE REFERENCE
+    /// DATA) through this value: `Some(true)` when the card accepted it, `Some(false)` when it
+    /// refused it (wrong, blocked), `None` when no PIN was checked. RESET RETRY COUNTER does not
+    /// count: it proves the PUK, not that the holder knows the PIN. A card session keeps this
+    /// as its holder's consent to key generation.
+    pub fn pin_checked(&self) -> Option<bool> {
+        self.pin_checked
+    }
+
+    /// Records a PIN check's outcome for [`Piv::pin_checked`].
+    fn note_pin_check(&mut self, outcome: &Result<(), CardError>) {
+        match outcome {
+            Ok(()) => self.pin_checked = Some(true),
+            Err(CardError::PinIncorrect { .. } | CardError::PinBlocked) => {
+                self.pin_checked = Some(false)
+            }
+            Err(_) => {}
         }
     }
 
@@ -210,7 +234,9 @@ impl<'t> Piv<'t> {
         let command =
             Command::new(0x00, 0x20, 0x00, PIN_REFERENCE).with_data(std::mem::take(&mut *block));
         let response = self.transmit(&command)?;
-        check_reference_data(response.sw, Secret::Pin)?;
+        let outcome = check_reference_data(response.sw, Secret::Pin);
+        self.note_pin_check(&outcome);
+        outcome?;
         self.pin_verified = true;
         Ok(())
     }
@@ -249,7 +275,9 @@ impl<'t> Piv<'t> {
         let command =
             Command::new(0x00, 0x24, 0x00, PIN_REFERENCE).with_data(std::mem::take(&mut *data));
         let response = self.transmit(&command)?;
-        check_reference_data(response.sw, Secret::Pin)?;
+        let outcome = check_reference_data(response.sw, Secret::Pin);
+        self.note_pin_check(&outcome);
+        outcome?;
         // Some cards count a successful change as a verification: clear it afterwards too.
         self.pin_verified = true;
         Ok(())

@@ -41,8 +41,10 @@ pub fn management_authenticate(
 }
 
 /// GENERATE in the slot, journalled before and after: an interruption at any point leaves a
-/// journal entry that tells the next attempt what to do.
+/// journal entry that tells the next attempt what to do. Only after the holder's PIN was checked
+/// in this session (their consent: a new key destroys the old one).
 pub fn generate_key(args: GenerateKeyArgs, session: &mut CardSession) -> Result<Value, HostError> {
+    require_pin_confirmed(session, "generate a new key")?;
     let card_id = session.card_id.clone().ok_or_else(|| {
         HostError::wire(
             ErrorCode::InvalidRequest,
@@ -138,14 +140,19 @@ pub fn write_certificate(
             .map(|p| (id.clone(), journal, p)),
         _ => None,
     };
-    if let Some((_, _, entry)) = &pending {
-        let expected = entry.public_key.as_deref().map(|k| STANDARD.decode(k));
-        if !matches!(expected, Some(Ok(ref key)) if *key == spki) {
-            return Err(HostError::wire(
-                ErrorCode::InvalidRequest,
-                "The certificate is not for the key the card generated. Ask for a certificate for the card's new key.",
-            ));
+    match &pending {
+        Some((_, _, entry)) => {
+            let expected = entry.public_key.as_deref().map(|k| STANDARD.decode(k));
+            if !matches!(expected, Some(Ok(ref key)) if *key == spki) {
+                return Err(HostError::wire(
+                    ErrorCode::InvalidRequest,
+                    "The certificate is not for the key the card generated. Ask for a certificate for the card's new key.",
+                ));
+            }
         }
+        // Finishing a journalled renewal needs no PIN; replacing the certificate of a key the
+        // journal does not know is the holder's decision.
+        None => require_pin_confirmed(session, "replace a certificate")?,
     }
     session
         .card
@@ -167,6 +174,22 @@ pub fn put_data(args: PutDataArgs, session: &mut CardSession) -> Result<Value, H
         session.card_id = chuid.as_deref().map(card_id);
     }
     Ok(json!({}))
+}
+
+/// Refuses `what` unless the holder's PIN was checked right in this session (`verify-pin`,
+/// `prove-possession`, `authenticate` or `change-pin` naming it) with no wrong PIN since: a
+/// card-management site must not change the holder's keys without the holder taking part.
+fn require_pin_confirmed(session: &CardSession, what: &str) -> Result<(), HostError> {
+    if session.card.pin_confirmed() {
+        return Ok(());
+    }
+    log::info!("refused to {what}: no PIN confirmed in this session");
+    Err(HostError::wire(
+        ErrorCode::InvalidRequest,
+        format!(
+            "The card holder must confirm with their PIN in this card session (verify-pin) before the site may {what}."
+        ),
+    ))
 }
 
 fn journal() -> Result<Journal, HostError> {

@@ -257,6 +257,15 @@ test("renewal from the page, interrupted after the new key by closing the page, 
   const old = before.certificates.find((c) => c.slot === "9A").certificate;
   let opened = (await call(page, "openCardSession", { certificate: old })).ok;
   await authenticateManagementKey(page, opened.session);
+  // The site alone cannot replace the holder's key: the holder confirms with the PIN first.
+  const unconfirmed = await call(page, "cardSession", opened.session, "generate-key", { slot: "9A", algorithm: "P256" });
+  assert.equal(unconfirmed.code, "ERR_INVALID_REQUEST", JSON.stringify(unconfirmed));
+  const confirming = await start(page, "cardSession", opened.session, "verify-pin", { purpose: "renew" });
+  const confirmWin = await pinWindow(browser.context);
+  assert.equal(await confirmWin.locator("#title").innerText(), "Renew your smartcard certificates");
+  await confirmWin.locator("#pin").fill(pin);
+  await confirmWin.locator("#pin").press("Enter");
+  assert.deepEqual(await confirming.outcome(), { ok: {} });
   const generated = await call(page, "cardSession", opened.session, "generate-key", { slot: "9A", algorithm: "P256" });
   assert.ok(generated.ok, JSON.stringify(generated));
   const { publicKey } = generated.ok;

@@ -250,7 +250,7 @@ test("renew, then log in at the CIS2 mock with the renewed certificate", async (
 });
 
 const RENEWAL_STEPS = [
-  "auth-response", "generate-key:9A", "prove-possession:9A", "write-certificate:9A",
+  "auth-response", "verify-pin", "generate-key:9A", "prove-possession:9A", "write-certificate:9A",
   "generate-key:9C", "prove-possession:9C", "write-certificate:9C",
 ];
 
@@ -347,7 +347,8 @@ test("RA issues a blank card in the other reader; the holder's first login force
     return { pin: "246810", newPin: "246810" };
   });
   assert.equal(code, "ISSUED", await ra.locator("#status").innerText());
-  assert.deepEqual(titles, ["Unlock your smartcard", "Set up this card", "Set up this card"]);
+  // The initial PIN is set, confirmed with once before the keys are generated, then typed for each proof.
+  assert.deepEqual(titles, ["Unlock your smartcard", "Set up this card", "Set up this card", "Set up this card"]);
   const steps = (await ra.locator("body").getAttribute("data-steps")).trim().split(" ");
   assert.deepEqual(steps.slice(0, 5), ["auth-witness", "auth-response", "put-data:CHUID", "put-data:CCC", "set-pin"]);
   const issued = (await cardsByReader(ra))[cardB.reader];

@@ -366,3 +366,46 @@ fn slot_and_algorithm_numbers() {
     assert_eq!(Algorithm::Rsa2048.id(), 7);
     assert_eq!(Slot::Signature.to_string(), "9C");
 }
+
+#[test]
+fn pin_checked_reports_the_holders_pin_not_the_puk() {
+    let verify = h("00 20 00 80 08 31 32 33 34 35 36 FF FF");
+    // Nothing sent: no check.
+    let mut card = ScriptedCard::new().expect(&h("00 20 00 80"), &h("63C3"));
+    let mut piv = Piv::new(&mut card);
+    piv.pin_status().unwrap();
+    assert_eq!(
+        piv.pin_checked(),
+        None,
+        "a status-only VERIFY checks nothing"
+    );
+    // Right, then wrong: the last outcome counts.
+    let mut card = ScriptedCard::new()
+        .expect(&verify, &h("9000"))
+        .expect(&verify, &h("63C2"));
+    let mut piv = Piv::new(&mut card);
+    piv.verify_pin(b"123456").unwrap();
+    assert_eq!(piv.pin_checked(), Some(true));
+    assert!(piv.verify_pin(b"123456").is_err());
+    assert_eq!(piv.pin_checked(), Some(false));
+    // A card error is no verdict on the PIN.
+    let mut card = ScriptedCard::new().expect(&verify, &h("6D00"));
+    let mut piv = Piv::new(&mut card);
+    assert!(piv.verify_pin(b"123456").is_err());
+    assert_eq!(piv.pin_checked(), None);
+    // CHANGE REFERENCE DATA proves the old PIN; RESET RETRY COUNTER proves only the PUK.
+    let mut card = ScriptedCard::new().expect(
+        &h("00 24 00 80 10 31 32 33 34 35 36 FF FF 36 35 34 33 32 31 30 FF"),
+        &h("9000"),
+    );
+    let mut piv = Piv::new(&mut card);
+    piv.change_pin(b"123456", b"6543210").unwrap();
+    assert_eq!(piv.pin_checked(), Some(true));
+    let mut card = ScriptedCard::new().expect(
+        &h("00 2C 00 80 10 31 32 33 34 35 36 37 38 39 39 39 39 39 39 FF FF"),
+        &h("9000"),
+    );
+    let mut piv = Piv::new(&mut card);
+    piv.reset_retry_counter(b"12345678", b"999999").unwrap();
+    assert_eq!(piv.pin_checked(), None);
+}

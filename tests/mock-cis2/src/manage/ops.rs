@@ -41,6 +41,9 @@ enum Step {
     PutChuid,
     PutCcc,
     SetPin,
+    /// The holder (or, issuing a card, the RA with the initial PIN just set) confirms with the
+    /// PIN: the host generates no key in a session without it.
+    VerifyPin,
     Generate(Slot),
     Prove(Slot),
     Write(Slot),
@@ -128,9 +131,16 @@ impl Op {
         }
         let mut keys = HashMap::new();
         let mut certificates = HashMap::new();
+        let mut confirmed = false;
         for (slot, start) in plan.slots {
             match start {
-                SlotStart::Fresh => steps.extend([Step::Generate(slot), Step::Prove(slot)]),
+                SlotStart::Fresh => {
+                    if !confirmed {
+                        steps.push_back(Step::VerifyPin);
+                        confirmed = true;
+                    }
+                    steps.extend([Step::Generate(slot), Step::Prove(slot)])
+                }
                 SlotStart::Journalled(spki) => {
                     let key = PublicKey::from_spki_der(&spki)
                         .map_err(|e| OpError::new("BAD_PUBLIC_KEY", e.to_string()))?;
@@ -233,6 +243,11 @@ impl Op {
                 let puk = self.puk.as_deref().map_or("", String::as_str);
                 json!({"command": "unlock", "args": {"puk": puk}, "step": "set-pin"})
             }
+            Step::VerifyPin => card_action(
+                "verify-pin",
+                json!({"purpose": self.kind.purpose()}),
+                "verify-pin",
+            ),
             Step::Generate(slot) => card_action(
                 "generate-key",
                 json!({"slot": slot.name(), "algorithm": self.key_algorithm}),
@@ -306,7 +321,7 @@ impl Op {
                 self.card_id.clone_from(&self.outcome.card_id);
                 Ok(None)
             }
-            Step::PutCcc | Step::SetPin => Ok(None),
+            Step::PutCcc | Step::SetPin | Step::VerifyPin => Ok(None),
             Step::Generate(slot) => {
                 let spki = bytes("publicKey")?;
                 let key = PublicKey::from_spki_der(&spki)

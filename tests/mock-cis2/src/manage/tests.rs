@@ -144,6 +144,10 @@ impl SoftCard {
                 json!({})
             }
             "put-data" => json!({}),
+            "verify-pin" => {
+                assert!(args.get("pin").is_none(), "the page never sends a PIN");
+                json!({})
+            }
             "unlock" => {
                 self.puk_used = args["puk"].as_str().map(str::to_owned);
                 json!({})
@@ -289,6 +293,7 @@ fn a_renewal_authenticates_the_card_proves_each_new_key_and_issues_under_the_sam
         [
             "auth-witness",
             "auth-response",
+            "verify-pin",
             "generate-key:9A",
             "prove-possession:9A",
             "write-certificate:9A",
@@ -389,6 +394,7 @@ fn a_resumed_renewal_proves_a_journalled_key_and_resends_a_certificate_already_i
             "auth-witness",
             "auth-response",
             "write-certificate:9A",
+            "verify-pin",
             "generate-key:9C",
             "prove-possession:9C",
             "write-certificate:9C"
@@ -432,13 +438,16 @@ fn ra_issue_writes_chuid_and_ccc_sets_the_pin_with_the_puk_and_forces_a_pin_chan
     );
     assert_eq!(reply.body["done"], json!(true), "{:?}", reply.body);
     assert_eq!(
-        &steps[..5],
+        &steps[..6],
         [
             "auth-witness",
             "auth-response",
             "put-data:CHUID",
             "put-data:CCC",
-            "set-pin"
+            // The RA sets the initial PIN with the service's PUK, then confirms with it before
+            // any key is generated.
+            "set-pin",
+            "verify-pin"
         ]
     );
     assert_eq!(card.puk_used.as_deref(), Some(puk::DEFAULT_PUK));
