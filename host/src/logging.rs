@@ -45,10 +45,15 @@ pub fn init(level: LevelFilter, max_bytes: u64) {
         return;
     }
     let file = log_path().and_then(|path| {
-        if let Some(dir) = path.parent() {
-            fs::create_dir_all(dir).ok()?;
+        // The folder is there on every start but the first: open the file first, and create
+        // the folder only when that fails for want of it (two system calls fewer per start).
+        match Rotating::<File>::open(path.clone(), max_bytes, LOG_FILES) {
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                fs::create_dir_all(path.parent()?).ok()?;
+                Rotating::<File>::open(path, max_bytes, LOG_FILES).ok()
+            }
+            opened => opened.ok(),
         }
-        Rotating::<File>::open(path, max_bytes, LOG_FILES).ok()
     });
     let sink: Box<dyn LineSink> = match file {
         Some(file) => Box::new(file),
