@@ -375,3 +375,85 @@ fn tempfile_dir(stack: &Stack) -> String {
     std::fs::create_dir_all(&dir).expect("log dir");
     dir.to_string_lossy().into_owned()
 }
+
+#[test]
+fn one_pin_generates_and_proves_both_keys_and_is_not_kept() {
+    let stack = Stack::start().expect("stack");
+    let card = stack.new_card("p256");
+    let inserted = stack.insert(
+        &card,
+        &ServeOptions {
+            extra_args: vec!["--trace".into()],
+            ..ServeOptions::default()
+        },
+    );
+    let dir = tempfile_dir(&stack);
+    let mut host = HostProcess::spawn(&stack, &[("CARECARD_LOG_DIR", dir.as_str())]);
+    let session = open(&mut host, json!({"reader": stack.reader(0)}));
+    authenticate_management_key(&mut host, &session);
+    let challenges = [[1u8; 32], [2u8; 32]];
+    let proofs = |pin: &str| {
+        json!({"session": session, "pin": pin, "proofs": [
+            {"slot": "9A", "challenge": STANDARD.encode(challenges[0]), "generate": "P256"},
+            {"slot": "9C", "challenge": STANDARD.encode(challenges[1]), "generate": "P256"},
+        ]})
+    };
+    let verifies_before = pin_verifies(&inserted.log_text());
+
+    // A wrong PIN stops it before any key is generated: nothing journalled, nothing lost.
+    let wrong =
+        host.request(&json!({"command": "prove-possession", "arguments": proofs(WRONG_PIN)}));
+    assert_eq!(code(&wrong), "ERR_PIN_INCORRECT", "{wrong}");
+    assert_eq!(wrong["error"]["retriesLeft"], json!(2), "{wrong}");
+    assert_eq!(pin_verifies(&inserted.log_text()), verifies_before + 1);
+
+    // The right PIN, typed once: VERIFY, GENERATE 9A and 9C, sign 9A, VERIFY (9C is PIN-always),
+    // sign 9C.
+    let proved =
+        host.request(&json!({"command": "prove-possession", "arguments": proofs(DEFAULT_PIN)}));
+    let list = proved["result"]["proofs"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{proved}"))
+        .clone();
+    assert_eq!(list.len(), 2, "{proved}");
+    assert_eq!(
+        pin_verifies(&inserted.log_text()),
+        verifies_before + 3,
+        "one VERIFY for the request and one right before the PIN-always 9C key"
+    );
+    for ((entry, slot), challenge) in list.iter().zip(["9A", "9C"]).zip(challenges) {
+        assert_eq!(entry["slot"], json!(slot), "{entry}");
+        let public_key = entry["publicKey"].as_str().expect("publicKey");
+        let certificate = STANDARD
+            .decode(issue(public_key, "Alex Tester"))
+            .expect("b64");
+        let signature = STANDARD
+            .decode(entry["signature"].as_str().expect("signature"))
+            .expect("b64");
+        verify(&certificate, "ES256", &challenge, &signature)
+            .unwrap_or_else(|e| panic!("{slot}: {e}: {entry}"));
+        assert_eq!(
+            entry["signatureAlgorithm"]["hashFunction"],
+            json!("SHA-256")
+        );
+    }
+    // Both keys are journalled until their certificates are written.
+    host.command("session-close", json!({"session": session}));
+    let entry = only_card(&mut host);
+    let steps: Vec<&Value> = entry["pendingRenewal"]
+        .as_array()
+        .expect("pendingRenewal")
+        .iter()
+        .map(|p| &p["step"])
+        .collect();
+    assert_eq!(steps, [&json!("key-generated"), &json!("key-generated")]);
+
+    // The PIN was not kept: a new request needs its own (the host refuses one without it).
+    let session = open(&mut host, json!({"reader": stack.reader(0)}));
+    let again = host.command(
+        "prove-possession",
+        json!({"session": session, "proofs": [{"slot": "9C", "challenge": STANDARD.encode([3u8; 32])}]}),
+    );
+    assert_eq!(code(&again), "ERR_INVALID_REQUEST", "{again}");
+    assert!(host.wait().success());
+}

@@ -28,6 +28,8 @@ const MAX_READER_LEN: usize = 128;
 const MAX_TEMPLATE: usize = 64;
 /// Proof-of-possession challenges: 16 to 64 random bytes from the server.
 const CHALLENGE_LEN: std::ops::RangeInclusive<usize> = 16..=64;
+/// `prove-possession` proves at most one key per certificate slot (9A, 9C) in one request.
+const MAX_PROOFS: usize = 2;
 /// A certificate object holds at most 16 KiB (the card crate's limit too).
 const MAX_CERTIFICATE: usize = 16 * 1024;
 /// CHUID, CCC and printed information are a few hundred bytes.
@@ -119,13 +121,28 @@ pub struct GenerateKeyArgs {
     pub algorithm: KeyType,
 }
 
+/// `prove-possession`: one PIN for one or more keys. The host VERIFYs once, generates the keys
+/// asked for, and VERIFYs again right before each PIN-always key (9C) — the PIN is wiped when the
+/// request ends, never kept for the next.
 #[derive(Debug, Clone)]
 pub struct ProvePossessionArgs {
     pub session: SessionId,
-    pub slot: CertificateSlot,
-    /// The server's challenge; the card signs its hash with the slot's (new) key.
-    pub challenge: Vec<u8>,
+    /// In request order; distinct slots.
+    pub proofs: Vec<Proof>,
+    /// Given as `proofs` (the result is `{"proofs": [...]}`), or as the single `slot` and
+    /// `challenge` of the first form (the result is that one proof's object).
+    pub listed: bool,
     pub pin: Pin,
+}
+
+/// One key to prove: the server's challenge, signed (its hash) by the slot's key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Proof {
+    pub slot: CertificateSlot,
+    pub challenge: Vec<u8>,
+    /// Generate a new key of this type in the slot first (after the PIN was verified in this
+    /// same request: the holder's consent), journalled as `generate-key` is.
+    pub generate: Option<KeyType>,
 }
 
 #[derive(Debug, Clone)]
@@ -161,6 +178,8 @@ enum Kind {
     Challenge,
     DataObject,
     Data,
+    /// A JSON array of `{slot, challenge, generate?}` (the one argument that is not a string).
+    Proofs,
 }
 
 impl Kind {
@@ -361,15 +380,27 @@ const SPECS: &[Spec] = &[
         name: "prove-possession",
         args: &[
             IN_SESSION,
-            req("slot", Kind::KeySlot),
-            req("challenge", Kind::Challenge),
+            opt("slot", Kind::KeySlot),
+            opt("challenge", Kind::Challenge),
+            opt("proofs", Kind::Proofs),
             req("pin", Kind::Pin),
         ],
         build: |f| {
+            let session = f.session()?;
+            let (proofs, listed) = if f.has("proofs") {
+                (f.proofs("proofs")?, true)
+            } else {
+                let proof = Proof {
+                    slot: f.key_slot("slot")?,
+                    challenge: f.bytes("challenge")?,
+                    generate: None,
+                };
+                (vec![proof], false)
+            };
             Ok(Command::ProvePossession(ProvePossessionArgs {
-                session: f.session()?,
-                slot: f.key_slot("slot")?,
-                challenge: f.bytes("challenge")?,
+                session,
+                proofs,
+                listed,
                 pin: f.pin("pin")?,
             }))
         },
@@ -436,6 +467,8 @@ enum Parsed {
     Secret(Pin),
     Bytes(Vec<u8>),
     Hash(HashFunction),
+    /// `proofs`, with each entry normalised (its known fields only) for the extension.
+    Proofs(Vec<Proof>, Value),
 }
 
 /// Whether PIN-like arguments must be present (host) or may be added later by the PIN window
@@ -532,7 +565,76 @@ fn parse_one(arg: &Arg, value: &str, policy: &OriginPolicy) -> Result<Parsed, Va
             DataObject::from_wire(value).is_some(),
             "must be CHUID, CCC or PRINTED",
         )?,
+        Kind::Proofs => {
+            return Err(ValidationError::argument(
+                arg.name,
+                "must be a list of {slot, challenge, generate?}",
+            ))
+        }
     })
+}
+
+/// `proofs`: 1 or 2 objects `{slot, challenge, generate?}` with distinct slots; each field is
+/// checked as the single form's argument of that name. Returns the proofs and their normalised
+/// JSON (known fields only).
+fn parse_proofs(value: &Value) -> Result<Parsed, ValidationError> {
+    const FIELD: &str = "proofs";
+    let shape = "must be a list of {slot, challenge, generate?}";
+    let entries = value
+        .as_array()
+        .ok_or(ValidationError::argument(FIELD, shape))?;
+    if entries.is_empty() || entries.len() > MAX_PROOFS {
+        return Err(ValidationError::argument(
+            FIELD,
+            "must hold one or two proofs (9A, 9C)",
+        ));
+    }
+    let policy = OriginPolicy::default();
+    let mut proofs = Vec::with_capacity(entries.len());
+    let mut normalised = Vec::with_capacity(entries.len());
+    for entry in entries {
+        let object = entry
+            .as_object()
+            .ok_or(ValidationError::argument(FIELD, shape))?;
+        let text = |name: &str, required: bool| match object.get(name) {
+            Some(Value::String(s)) => Ok(Some(s.as_str())),
+            None | Some(Value::Null) if !required => Ok(None),
+            _ => Err(ValidationError::argument(FIELD, shape)),
+        };
+        let slot_text = text("slot", true)?.unwrap_or_default();
+        let challenge_text = text("challenge", true)?.unwrap_or_default();
+        let generate_text = text("generate", false)?;
+        let slot = parse_key_slot(slot_text)
+            .ok_or(ValidationError::argument(FIELD, "slot must be 9A or 9C"))?;
+        let challenge =
+            match parse_one(&req("challenge", Kind::Challenge), challenge_text, &policy)? {
+                Parsed::Bytes(b) => b,
+                _ => return Err(ValidationError::argument(FIELD, shape)),
+            };
+        let generate = match generate_text {
+            Some(t) => Some(KeyType::from_wire(t).ok_or(ValidationError::argument(
+                FIELD,
+                "generate must be RSA2048, P256 or P384",
+            ))?),
+            None => None,
+        };
+        if proofs.iter().any(|p: &Proof| p.slot == slot) {
+            return Err(ValidationError::argument(FIELD, "names a slot twice"));
+        }
+        let mut out = Map::new();
+        out.insert("slot".into(), Value::String(slot_text.to_owned()));
+        out.insert("challenge".into(), Value::String(challenge_text.to_owned()));
+        if let Some(t) = generate_text {
+            out.insert("generate".into(), Value::String(t.to_owned()));
+        }
+        normalised.push(Value::Object(out));
+        proofs.push(Proof {
+            slot,
+            challenge,
+            generate,
+        });
+    }
+    Ok(Parsed::Proofs(proofs, Value::Array(normalised)))
 }
 
 fn decode_base64(field: &'static str, value: &str) -> Result<Vec<u8>, ValidationError> {
@@ -591,11 +693,15 @@ fn validate(
                     return Err(ValidationError::argument(arg.name, "is missing").into());
                 }
             }
+            Some(value) if arg.kind == Kind::Proofs => {
+                parsed.push((arg.name, parse_proofs(value)?))
+            }
             Some(Value::String(s)) => parsed.push((arg.name, parse_one(arg, s, policy)?)),
             Some(_) => return Err(ValidationError::argument(arg.name, "must be a string").into()),
         }
     }
     check_one_selector(spec, &parsed)?;
+    check_proof_form(spec, &parsed)?;
     check_hash_length(&parsed)?;
     Ok(parsed)
 }
@@ -620,6 +726,23 @@ fn check_one_selector(
         ));
     }
     Ok(())
+}
+
+/// `prove-possession` takes its keys one way: `proofs`, or the single `slot` and `challenge`.
+fn check_proof_form(spec: &Spec, parsed: &[(&'static str, Parsed)]) -> Result<(), ValidationError> {
+    if !spec.args.iter().any(|a| a.kind == Kind::Proofs) {
+        return Ok(());
+    }
+    let has = |name: &str| parsed.iter().any(|(n, _)| *n == name);
+    match (has("proofs"), has("slot"), has("challenge")) {
+        (true, false, false) | (false, true, true) => Ok(()),
+        (true, _, _) => Err(ValidationError::argument(
+            "proofs",
+            "cannot be combined with slot or challenge",
+        )),
+        (false, false, _) => Err(ValidationError::argument("slot", "is missing")),
+        (false, true, false) => Err(ValidationError::argument("challenge", "is missing")),
+    }
 }
 
 /// DESIGN.md `sign`: the hash must be exactly as long as its hash function's output.
@@ -682,6 +805,13 @@ impl Fields {
     fn bytes(&mut self, name: &'static str) -> Result<Vec<u8>, ValidationError> {
         match self.take(name)? {
             Parsed::Bytes(b) => Ok(b),
+            _ => Err(ValidationError::argument(name, "has the wrong type")),
+        }
+    }
+
+    fn proofs(&mut self, name: &'static str) -> Result<Vec<Proof>, ValidationError> {
+        match self.take(name)? {
+            Parsed::Proofs(p, _) => Ok(p),
             _ => Err(ValidationError::argument(name, "has the wrong type")),
         }
     }
@@ -820,6 +950,10 @@ pub fn normalise_arguments(
             Parsed::Text(t) => t,
             Parsed::Secret(p) => p.as_str().to_owned(),
             Parsed::Hash(h) => h.as_str().to_owned(),
+            Parsed::Proofs(_, json) => {
+                out.insert(name.to_owned(), json);
+                continue;
+            }
             // Keep the caller's base64 text; it was checked to decode.
             Parsed::Bytes(_) => match arguments.get(name) {
                 Some(Value::String(s)) => s.clone(),
@@ -856,8 +990,17 @@ mod tests {
                     Kind::ManagementAlgorithm => "3DES",
                     Kind::Challenge => "AAAAAAAAAAAAAAAAAAAAAA==",
                     Kind::DataObject => "CHUID",
+                    Kind::Proofs => unreachable!("proofs is optional"),
                 };
                 args.insert(arg.name.into(), Value::String(sample.into()));
+            }
+            if spec.name == "prove-possession" {
+                // One of its two forms is required: the single one here.
+                args.insert("slot".into(), Value::String("9A".into()));
+                args.insert(
+                    "challenge".into(),
+                    Value::String("AAAAAAAAAAAAAAAAAAAAAA==".into()),
+                );
             }
             let command = Command::parse(spec.name, &Value::Object(args), &policy)
                 .unwrap_or_else(|e| panic!("{}: {e:?}", spec.name));

@@ -24,8 +24,8 @@ pub use certificate::{CertificateSummary, KeyAlgorithm};
 pub use command::{
     command_names, command_takes_origin, is_management_command, normalise_arguments,
     AuthenticateArgs, ChangePinArgs, Command, GenerateKeyArgs, ManagementAuthenticateArgs,
-    PinStatusArgs, Pins, ProvePossessionArgs, PutDataArgs, SessionOpenArgs, SignArgs, UnlockArgs,
-    VerifyPinArgs, WriteCertificateArgs,
+    PinStatusArgs, Pins, Proof, ProvePossessionArgs, PutDataArgs, SessionOpenArgs, SignArgs,
+    UnlockArgs, VerifyPinArgs, WriteCertificateArgs,
 };
 pub use envelope::{parse_request, RejectedRequest, Request, Response};
 pub use error::{ErrorCode, WireError};

@@ -438,3 +438,77 @@ fn management_commands_need_a_session_and_bounded_arguments() {
         );
     }
 }
+
+#[test]
+fn prove_possession_takes_one_proof_or_a_list_under_one_pin() {
+    use carecard_protocol::{CertificateSlot, KeyType, Proof};
+    let challenge = base64_of(&[7; 32]);
+    let single = json!({"session": SESSION, "slot": "9C", "challenge": challenge, "pin": "123456"});
+    let Ok(Command::ProvePossession(args)) = parse("prove-possession", single) else {
+        panic!("single form refused");
+    };
+    assert!(!args.listed);
+    assert_eq!(
+        args.proofs,
+        [Proof {
+            slot: CertificateSlot::Signature,
+            challenge: vec![7; 32],
+            generate: None
+        }]
+    );
+    let listed = json!({"session": SESSION, "pin": "123456", "proofs": [
+        {"slot": "9A", "challenge": challenge, "generate": "P384"},
+        {"slot": "9C", "challenge": base64_of(&[8; 16])},
+    ]});
+    let Ok(Command::ProvePossession(args)) = parse("prove-possession", listed) else {
+        panic!("list form refused");
+    };
+    assert!(args.listed);
+    assert_eq!(
+        args.proofs
+            .iter()
+            .map(|p| (p.slot, p.challenge.len(), p.generate))
+            .collect::<Vec<_>>(),
+        [
+            (CertificateSlot::Authentication, 32, Some(KeyType::P384)),
+            (CertificateSlot::Signature, 16, None)
+        ]
+    );
+    let entry = |slot: &str| json!({"slot": slot, "challenge": challenge});
+    let bad = [
+        // Neither form, both forms, half the single form.
+        json!({}),
+        json!({"proofs": [entry("9A")], "slot": "9A", "challenge": challenge}),
+        json!({"slot": "9A"}),
+        json!({"challenge": challenge}),
+        // Empty, too many, a slot twice, a bad entry, a bad field in an entry.
+        json!({"proofs": []}),
+        json!({"proofs": [entry("9A"), entry("9C"), entry("9A")]}),
+        json!({"proofs": [entry("9A"), entry("9A")]}),
+        json!({"proofs": ["9A"]}),
+        json!({"proofs": entry("9A")}),
+        json!({"proofs": [{"slot": "9B", "challenge": challenge}]}),
+        json!({"proofs": [{"slot": "9A", "challenge": base64_of(&[1; 15])}]}),
+        json!({"proofs": [{"slot": "9A", "challenge": challenge, "generate": "RSA1024"}]}),
+        json!({"proofs": [{"slot": "9A", "challenge": 7}]}),
+        json!({"proofs": [{"slot": "9A"}]}),
+    ];
+    for args in bad {
+        let args = with(
+            with(args, "session", json!(SESSION)),
+            "pin",
+            json!("123456"),
+        );
+        assert_eq!(
+            code_of("prove-possession", args.clone()),
+            ErrorCode::InvalidRequest,
+            "{args}"
+        );
+    }
+    // The PIN is still required by the host.
+    let no_pin = json!({"session": SESSION, "proofs": [entry("9A")]});
+    assert_eq!(
+        code_of("prove-possession", no_pin),
+        ErrorCode::InvalidRequest
+    );
+}

@@ -181,3 +181,28 @@ fn certificate_summary_json_of_base64_der() {
 fn protocol_version_is_1() {
     assert_eq!(protocol_version(), 1);
 }
+
+#[test]
+fn a_list_of_proofs_passes_through_the_extensions_validation_normalised() {
+    let challenge = "BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc=";
+    // As a page sends it (no PIN: the window adds it; an unknown field in an entry is dropped).
+    let page = json!({"session": "s-0123456789abcdef", "purpose": "renew", "proofs": [
+        {"slot": "9A", "challenge": challenge, "generate": "P256", "note": "dropped"},
+        {"slot": "9C", "challenge": challenge},
+    ]});
+    assert_eq!(
+        normalised("prove-possession", page, SENDER),
+        json!({"session": "s-0123456789abcdef", "proofs": [
+            {"slot": "9A", "challenge": challenge, "generate": "P256"},
+            {"slot": "9C", "challenge": challenge},
+        ]})
+    );
+    assert_eq!(
+        refused(
+            "prove-possession",
+            r#"{"session": "s-0123456789abcdef", "proofs": [{"slot": "9A", "challenge": "AA=="}]}"#,
+            SENDER
+        ),
+        ErrorCode::InvalidRequest
+    );
+}

@@ -14,7 +14,7 @@ use carecard_card::management::PublicKey;
 use carecard_card::{sign_digest, Algorithm, HashAlgorithm, Slot};
 use carecard_protocol::{
     card_id, certificate_spki_der, CertificateSlot, CryptoAlgorithm, DataObject, ErrorCode,
-    GenerateKeyArgs, GeneratedKey, KeyType, ManagementAuthenticateArgs, PaddingScheme,
+    GenerateKeyArgs, GeneratedKey, KeyType, ManagementAuthenticateArgs, PaddingScheme, Proof,
     ProvePossessionArgs, PutDataArgs, RenewalStep, SignResult, SignatureAlgorithm, VerifyPinArgs,
     WriteCertificateArgs,
 };
@@ -45,6 +45,17 @@ pub fn management_authenticate(
 /// in this session (their consent: a new key destroys the old one).
 pub fn generate_key(args: GenerateKeyArgs, session: &mut CardSession) -> Result<Value, HostError> {
     require_pin_confirmed(session, "generate a new key")?;
+    let public_key = generate_journalled(session, args.slot, args.algorithm)?;
+    Ok(json!({ "publicKey": public_key }))
+}
+
+/// The journalled GENERATE of `generate-key` and of `prove-possession`'s `generate`; returns
+/// the base64 SPKI. The caller checked the holder's consent.
+fn generate_journalled(
+    session: &mut CardSession,
+    slot: CertificateSlot,
+    key_type: KeyType,
+) -> Result<String, HostError> {
     let card_id = session.card_id.clone().ok_or_else(|| {
         HostError::wire(
             ErrorCode::InvalidRequest,
@@ -52,76 +63,135 @@ pub fn generate_key(args: GenerateKeyArgs, session: &mut CardSession) -> Result<
         )
     })?;
     let journal = journal()?;
-    let slot = piv_slot(args.slot);
+    let piv_slot = piv_slot(slot);
     journal
-        .record(&card_id, args.slot, RenewalStep::Generating, None)
+        .record(&card_id, slot, RenewalStep::Generating, None)
         .map_err(journal_error)?;
     let key = session
         .card
-        .operate(|piv| piv.generate_key_pair(slot, piv_algorithm(args.algorithm)))?;
-    let spki = generated(&key, args.algorithm).to_spki_der()?;
+        .operate(|piv| piv.generate_key_pair(piv_slot, piv_algorithm(key_type)))?;
+    let spki = generated(&key, key_type).to_spki_der()?;
     let public_key = STANDARD.encode(&spki);
     journal
         .record(
             &card_id,
-            args.slot,
+            slot,
             RenewalStep::KeyGenerated,
             Some(public_key.clone()),
         )
         .map_err(journal_error)?;
-    session.generated.insert(args.slot, args.algorithm);
-    log::info!("generated a {} key in {}", args.algorithm.as_str(), slot);
-    Ok(json!({ "publicKey": public_key }))
+    session.generated.insert(slot, key_type);
+    log::info!("generated a {} key in {}", key_type.as_str(), piv_slot);
+    Ok(public_key)
 }
 
-/// Signs the server's challenge with the slot's key (a key generated in this session, or the
-/// key its certificate certifies), after one VERIFY of the PIN typed for this request.
+/// Signs each server challenge with its slot's key — a key generated in this request or this
+/// session, or the key its certificate certifies — under one PIN typed for this request.
+///
+/// The card sees: VERIFY; GENERATE for each proof that asks for a new key (the VERIFY just sent
+/// is the holder's consent); then per proof GENERAL AUTHENTICATE, with VERIFY again right before
+/// a PIN-always key (9C) unless the VERIFY was the last command. A wrong PIN stops everything
+/// before the first GENERATE. The PIN is wiped when this returns.
 pub fn prove_possession(
     args: ProvePossessionArgs,
     session: &mut CardSession,
 ) -> Result<Value, HostError> {
-    let slot = piv_slot(args.slot);
-    let key_type = match session.generated.get(&args.slot) {
-        Some(k) => *k,
-        None => {
-            let der = session
-                .card
-                .operate(|piv| piv.read_certificate(slot))?
-                .ok_or(carecard_card::CardError::ObjectNotFound)?;
-            key_type_of(cards::piv_algorithm(&cards::summary(&der)?)?)
+    let ProvePossessionArgs {
+        proofs,
+        listed,
+        pin,
+        ..
+    } = args;
+    let outcome = prove_all(&proofs, pin.as_bytes(), session);
+    drop(pin);
+    let mut proved = outcome?;
+    if listed {
+        Ok(json!({ "proofs": proved }))
+    } else {
+        // The single form answers with the proof's own object, as before lists.
+        let mut one = proved.pop().unwrap_or(Value::Null);
+        if let Value::Object(map) = &mut one {
+            map.remove("slot");
         }
-    };
-    let (hash, digest) = match key_type {
-        KeyType::P384 => (
-            HashAlgorithm::Sha384,
-            sha2::Sha384::digest(&args.challenge).to_vec(),
-        ),
-        _ => (
-            HashAlgorithm::Sha256,
-            sha2::Sha256::digest(&args.challenge).to_vec(),
-        ),
-    };
-    let algorithm = piv_algorithm(key_type);
-    let outcome = session.card.operate(|piv| {
-        piv.verify_pin(args.pin.as_bytes())?;
-        sign_digest(piv, slot, algorithm, hash, &digest)
-    });
-    drop(args.pin);
-    let (crypto_algorithm, padding_scheme) = match key_type {
-        KeyType::Rsa2048 => (CryptoAlgorithm::Rsa, PaddingScheme::Pkcs1v15),
-        _ => (CryptoAlgorithm::Ecc, PaddingScheme::None),
-    };
-    to_value(&SignResult {
-        signature: STANDARD.encode(outcome?),
-        signature_algorithm: SignatureAlgorithm {
-            crypto_algorithm,
-            hash_function: match hash {
-                HashAlgorithm::Sha384 => carecard_protocol::HashFunction::Sha384,
-                _ => carecard_protocol::HashFunction::Sha256,
+        Ok(one)
+    }
+}
+
+fn prove_all(
+    proofs: &[Proof],
+    pin: &[u8],
+    session: &mut CardSession,
+) -> Result<Vec<Value>, HostError> {
+    session.card.operate(|piv| piv.verify_pin(pin))?;
+    let mut just_verified = true;
+    let mut public_keys = Vec::new();
+    for proof in proofs {
+        if let Some(key_type) = proof.generate {
+            public_keys.push((
+                proof.slot,
+                generate_journalled(session, proof.slot, key_type)?,
+            ));
+            just_verified = false;
+        }
+    }
+    let mut proved = Vec::with_capacity(proofs.len());
+    for proof in proofs {
+        let slot = piv_slot(proof.slot);
+        let key_type = match session.generated.get(&proof.slot) {
+            Some(k) => *k,
+            None => {
+                let der = session
+                    .card
+                    .operate(|piv| piv.read_certificate(slot))?
+                    .ok_or(carecard_card::CardError::ObjectNotFound)?;
+                key_type_of(cards::piv_algorithm(&cards::summary(&der)?)?)
+            }
+        };
+        let (hash, digest) = match key_type {
+            KeyType::P384 => (
+                HashAlgorithm::Sha384,
+                sha2::Sha384::digest(&proof.challenge).to_vec(),
+            ),
+            _ => (
+                HashAlgorithm::Sha256,
+                sha2::Sha256::digest(&proof.challenge).to_vec(),
+            ),
+        };
+        let algorithm = piv_algorithm(key_type);
+        // SP 800-73-4: the digital signature key (9C) is "PIN always".
+        let verify_again = slot == Slot::Signature && !just_verified;
+        let signature = session.card.operate(|piv| {
+            if verify_again {
+                piv.verify_pin(pin)?;
+            }
+            sign_digest(piv, slot, algorithm, hash, &digest)
+        })?;
+        just_verified = false;
+        let (crypto_algorithm, padding_scheme) = match key_type {
+            KeyType::Rsa2048 => (CryptoAlgorithm::Rsa, PaddingScheme::Pkcs1v15),
+            _ => (CryptoAlgorithm::Ecc, PaddingScheme::None),
+        };
+        let result = SignResult {
+            signature: STANDARD.encode(signature),
+            signature_algorithm: SignatureAlgorithm {
+                crypto_algorithm,
+                hash_function: match hash {
+                    HashAlgorithm::Sha384 => carecard_protocol::HashFunction::Sha384,
+                    _ => carecard_protocol::HashFunction::Sha256,
+                },
+                padding_scheme,
             },
-            padding_scheme,
-        },
-    })
+        };
+        let mut entry = json!({ "slot": proof.slot });
+        if let Some((_, key)) = public_keys.iter().find(|(s, _)| *s == proof.slot) {
+            entry["publicKey"] = json!(key);
+        }
+        if let (Value::Object(out), Value::Object(signed)) = (&mut entry, to_value(&result)?) {
+            out.extend(signed);
+        }
+        proved.push(entry);
+    }
+    Ok(proved)
 }
 
 /// PUT DATA of the slot's certificate. With a journalled key for the slot, the certificate must

@@ -62,6 +62,19 @@ for (const dup of [
   assert.equal(e.code, "ERR_INVALID_REQUEST", dup);
   assert.match(e.message, /duplicate/, dup);
 }
+// prove-possession's list of proofs (one PIN for several keys) crosses as nested JSON, normalised.
+const CHALLENGE = "BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc=";
+assert.deepEqual(
+  JSON.parse(wasm.validateRequest("prove-possession", JSON.stringify({
+    session: "s-0123456789abcdef", purpose: "renew",
+    proofs: [{ slot: "9A", challenge: CHALLENGE, generate: "P256", extra: 1 }, { slot: "9C", challenge: CHALLENGE }],
+  }), "https://a.nhs.uk", false)),
+  { session: "s-0123456789abcdef", proofs: [{ slot: "9A", challenge: CHALLENGE, generate: "P256" }, { slot: "9C", challenge: CHALLENGE }] },
+);
+e = thrown(() => wasm.validateRequest("prove-possession",
+  JSON.stringify({ session: "s-0123456789abcdef", proofs: [{ slot: "9A", challenge: CHALLENGE }, { slot: "9A", challenge: CHALLENGE }] }),
+  "https://a.nhs.uk", false));
+assert.equal(e.code, "ERR_INVALID_REQUEST");
 e = thrown(() => wasm.validateRequest("erase-card", "{}", "https://a.nhs.uk", false));
 assert.equal(e.code, "ERR_UNKNOWN_COMMAND");
 e = thrown(() => wasm.validateRequest("authenticate", '{"challengeNonce": "x"}', "https://a.nhs.uk", false));

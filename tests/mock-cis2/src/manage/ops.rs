@@ -41,11 +41,10 @@ enum Step {
     PutChuid,
     PutCcc,
     SetPin,
-    /// The holder (or, issuing a card, the RA with the initial PIN just set) confirms with the
-    /// PIN: the host generates no key in a session without it.
-    VerifyPin,
-    Generate(Slot),
-    Prove(Slot),
+    /// One `prove-possession` for every slot that needs a proof, under one PIN entry: the host
+    /// verifies the PIN (the holder's consent), generates the keys marked `true`, and signs each
+    /// slot's challenge with its (new or journalled) key.
+    Prove(Vec<(Slot, bool)>),
     Write(Slot),
 }
 
@@ -131,28 +130,27 @@ impl Op {
         }
         let mut keys = HashMap::new();
         let mut certificates = HashMap::new();
-        let mut confirmed = false;
+        let mut proofs = Vec::new();
+        let mut writes = Vec::new();
         for (slot, start) in plan.slots {
             match start {
-                SlotStart::Fresh => {
-                    if !confirmed {
-                        steps.push_back(Step::VerifyPin);
-                        confirmed = true;
-                    }
-                    steps.extend([Step::Generate(slot), Step::Prove(slot)])
-                }
+                SlotStart::Fresh => proofs.push((slot, true)),
                 SlotStart::Journalled(spki) => {
                     let key = PublicKey::from_spki_der(&spki)
                         .map_err(|e| OpError::new("BAD_PUBLIC_KEY", e.to_string()))?;
                     keys.insert(slot, (spki, key));
-                    steps.push_back(Step::Prove(slot));
+                    proofs.push((slot, false));
                 }
                 SlotStart::Certified(certificate) => {
                     certificates.insert(slot, certificate);
                 }
             }
-            steps.push_back(Step::Write(slot));
+            writes.push(Step::Write(slot));
         }
+        if !proofs.is_empty() {
+            steps.push_back(Step::Prove(proofs));
+        }
+        steps.extend(writes);
         Ok(Op {
             kind: plan.kind,
             owner: plan.owner,
@@ -243,25 +241,23 @@ impl Op {
                 let puk = self.puk.as_deref().map_or("", String::as_str);
                 json!({"command": "unlock", "args": {"puk": puk}, "step": "set-pin"})
             }
-            Step::VerifyPin => card_action(
-                "verify-pin",
-                json!({"purpose": self.kind.purpose()}),
-                "verify-pin",
-            ),
-            Step::Generate(slot) => card_action(
-                "generate-key",
-                json!({"slot": slot.name(), "algorithm": self.key_algorithm}),
-                &format!("generate-key:{}", slot.name()),
-            ),
-            Step::Prove(slot) => {
-                let challenge: Vec<u8> = (0..32).map(|_| rand::random::<u8>()).collect();
-                let action = card_action(
+            Step::Prove(slots) => {
+                let mut proofs = Vec::new();
+                for (slot, generate) in slots {
+                    let challenge: Vec<u8> = (0..32).map(|_| rand::random::<u8>()).collect();
+                    let mut proof = json!({"slot": slot.name(), "challenge": b64(&challenge)});
+                    if *generate {
+                        proof["generate"] = json!(self.key_algorithm);
+                    }
+                    proofs.push(proof);
+                    self.challenges.insert(*slot, challenge);
+                }
+                let names: Vec<&str> = slots.iter().map(|(slot, _)| slot.name()).collect();
+                card_action(
                     "prove-possession",
-                    json!({"slot": slot.name(), "challenge": b64(&challenge), "purpose": self.kind.purpose()}),
-                    &format!("prove-possession:{}", slot.name()),
-                );
-                self.challenges.insert(*slot, challenge);
-                action
+                    json!({"proofs": proofs, "purpose": self.kind.purpose()}),
+                    &format!("prove-possession:{}", names.join("+")),
+                )
             }
             Step::Write(slot) => {
                 let certificate = self.certificates.get(slot).cloned().unwrap_or_default();
@@ -321,44 +317,27 @@ impl Op {
                 self.card_id.clone_from(&self.outcome.card_id);
                 Ok(None)
             }
-            Step::PutCcc | Step::SetPin | Step::VerifyPin => Ok(None),
-            Step::Generate(slot) => {
-                let spki = bytes("publicKey")?;
-                let key = PublicKey::from_spki_der(&spki)
-                    .map_err(|e| OpError::new("BAD_PUBLIC_KEY", e.to_string()))?;
-                if key.algorithm() != self.key_algorithm {
+            Step::PutCcc | Step::SetPin => Ok(None),
+            Step::Prove(slots) => {
+                let proofs = answer
+                    .get("proofs")
+                    .and_then(Value::as_array)
+                    .ok_or_else(|| OpError::new("BAD_ANSWER", "the card's answer has no proofs"))?;
+                if proofs.len() != slots.len() {
                     return Err(OpError::new(
-                        "BAD_PUBLIC_KEY",
-                        format!(
-                            "asked for a {} key, the card made a {} key",
-                            self.key_algorithm,
-                            key.algorithm()
-                        ),
+                        "BAD_ANSWER",
+                        "the card's answer does not prove every key asked for",
                     ));
                 }
-                self.keys.insert(*slot, (spki, key));
-                Ok(None)
-            }
-            Step::Prove(slot) => {
-                let signature = bytes("signature")?;
-                let (spki, key) = self
-                    .keys
-                    .get(slot)
-                    .ok_or_else(|| OpError::new("OUT_OF_ORDER", "no key to prove"))?;
-                let challenge = self
-                    .challenges
-                    .remove(slot)
-                    .ok_or_else(|| OpError::new("OUT_OF_ORDER", "no challenge was given"))?;
-                if !key.verifies_proof(&challenge, &signature) {
-                    return Err(OpError::new(
-                        "BAD_PROOF",
-                        "the card's signature does not prove it holds the new key",
-                    ));
+                for ((slot, generated), proof) in slots.iter().zip(proofs) {
+                    if proof.get("slot").and_then(Value::as_str) != Some(slot.name()) {
+                        return Err(OpError::new("BAD_ANSWER", "the proofs are out of order"));
+                    }
+                    if *generated {
+                        self.take_public_key(*slot, proof)?;
+                    }
+                    self.check_proof(*slot, proof, ca, now)?;
                 }
-                let certificate = ca
-                    .issue(&self.holder, *slot, spki, now)
-                    .map_err(|e| OpError::new("CA_ERROR", e.to_string()))?;
-                self.certificates.insert(*slot, certificate);
                 Ok(None)
             }
             Step::Write(slot) => {
@@ -368,6 +347,66 @@ impl Op {
             }
         }
     }
+}
+
+impl Op {
+    /// The new key the card reports for `slot` (SPKI), of the type asked for.
+    fn take_public_key(&mut self, slot: Slot, proof: &Value) -> Result<(), OpError> {
+        let spki = field_bytes(proof, "publicKey")?;
+        let key = PublicKey::from_spki_der(&spki)
+            .map_err(|e| OpError::new("BAD_PUBLIC_KEY", e.to_string()))?;
+        if key.algorithm() != self.key_algorithm {
+            return Err(OpError::new(
+                "BAD_PUBLIC_KEY",
+                format!(
+                    "asked for a {} key, the card made a {} key",
+                    self.key_algorithm,
+                    key.algorithm()
+                ),
+            ));
+        }
+        self.keys.insert(slot, (spki, key));
+        Ok(())
+    }
+
+    /// Checks the slot's signature of its challenge with the slot's key, then issues the
+    /// certificate for that key.
+    fn check_proof(
+        &mut self,
+        slot: Slot,
+        proof: &Value,
+        ca: &Ca,
+        now: SystemTime,
+    ) -> Result<(), OpError> {
+        let signature = field_bytes(proof, "signature")?;
+        let (spki, key) = self
+            .keys
+            .get(&slot)
+            .ok_or_else(|| OpError::new("OUT_OF_ORDER", "no key to prove"))?;
+        let challenge = self
+            .challenges
+            .remove(&slot)
+            .ok_or_else(|| OpError::new("OUT_OF_ORDER", "no challenge was given"))?;
+        if !key.verifies_proof(&challenge, &signature) {
+            return Err(OpError::new(
+                "BAD_PROOF",
+                "the card's signature does not prove it holds the new key",
+            ));
+        }
+        let certificate = ca
+            .issue(&self.holder, slot, spki, now)
+            .map_err(|e| OpError::new("CA_ERROR", e.to_string()))?;
+        self.certificates.insert(slot, certificate);
+        Ok(())
+    }
+}
+
+fn field_bytes(value: &Value, field: &str) -> Result<Vec<u8>, OpError> {
+    value
+        .get(field)
+        .and_then(Value::as_str)
+        .and_then(|s| STANDARD.decode(s).ok())
+        .ok_or_else(|| OpError::new("BAD_ANSWER", format!("the card's answer has no {field}")))
 }
 
 fn card_action(command: &str, args: Value, step: &str) -> Value {

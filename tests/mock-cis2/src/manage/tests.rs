@@ -127,16 +127,32 @@ impl SoftCard {
                 json!({"publicKey": STANDARD.encode(spki)})
             }
             "prove-possession" => {
-                let challenge = b64("challenge");
-                let key = &self.keys[&slot];
-                let mut sig: Vec<u8> = {
-                    let s: p256::ecdsa::Signature = key.sign(&challenge);
-                    s.to_bytes().to_vec()
-                };
-                if self.tamper_proof {
-                    sig[5] ^= 1;
+                // One PIN for every proof; keys asked for are generated first.
+                let mut proved = Vec::new();
+                for proof in args["proofs"].as_array().expect("a list of proofs") {
+                    let slot = proof["slot"].as_str().expect("slot").to_owned();
+                    let mut entry = json!({"slot": slot});
+                    if let Some(algorithm) = proof["generate"].as_str() {
+                        let generated = self.run(&json!({"command": "generate-key",
+                            "args": {"slot": slot, "algorithm": algorithm}}));
+                        entry["publicKey"] = generated["publicKey"].clone();
+                    }
+                    let challenge = STANDARD
+                        .decode(proof["challenge"].as_str().expect("challenge"))
+                        .expect("b64");
+                    let key = &self.keys[&slot];
+                    let mut sig: Vec<u8> = {
+                        let s: p256::ecdsa::Signature = key.sign(&challenge);
+                        s.to_bytes().to_vec()
+                    };
+                    if self.tamper_proof {
+                        sig[5] ^= 1;
+                    }
+                    entry["signature"] = json!(STANDARD.encode(sig));
+                    entry["signatureAlgorithm"] = json!({"cryptoAlgorithm": "ECC", "hashFunction": "SHA-256", "paddingScheme": "NONE"});
+                    proved.push(entry);
                 }
-                json!({"signature": STANDARD.encode(sig), "signatureAlgorithm": {"cryptoAlgorithm": "ECC", "hashFunction": "SHA-256", "paddingScheme": "NONE"}})
+                json!({"proofs": proved})
             }
             "write-certificate" => {
                 assert!(self.authenticated, "PUT DATA needs the management key");
@@ -144,10 +160,6 @@ impl SoftCard {
                 json!({})
             }
             "put-data" => json!({}),
-            "verify-pin" => {
-                assert!(args.get("pin").is_none(), "the page never sends a PIN");
-                json!({})
-            }
             "unlock" => {
                 self.puk_used = args["puk"].as_str().map(str::to_owned);
                 json!({})
@@ -293,12 +305,8 @@ fn a_renewal_authenticates_the_card_proves_each_new_key_and_issues_under_the_sam
         [
             "auth-witness",
             "auth-response",
-            "verify-pin",
-            "generate-key:9A",
-            "prove-possession:9A",
+            "prove-possession:9A+9C",
             "write-certificate:9A",
-            "generate-key:9C",
-            "prove-possession:9C",
             "write-certificate:9C",
         ]
     );
@@ -345,7 +353,7 @@ fn a_proof_that_does_not_verify_stops_the_renewal_before_any_certificate() {
     assert_eq!(reply.body["error"], "BAD_PROOF", "{:?}", reply.body);
     assert_eq!(
         steps.last().map(String::as_str),
-        Some("prove-possession:9A")
+        Some("prove-possession:9A+9C")
     );
     assert!(card.certificates.is_empty());
 }
@@ -393,10 +401,8 @@ fn a_resumed_renewal_proves_a_journalled_key_and_resends_a_certificate_already_i
         [
             "auth-witness",
             "auth-response",
-            "write-certificate:9A",
-            "verify-pin",
-            "generate-key:9C",
             "prove-possession:9C",
+            "write-certificate:9A",
             "write-certificate:9C"
         ]
     );
@@ -422,7 +428,7 @@ fn a_resumed_renewal_proves_a_journalled_key_and_resends_a_certificate_already_i
         [
             "auth-witness",
             "auth-response",
-            "prove-possession:9A",
+            "prove-possession:9A+9C",
             "write-certificate:9A"
         ]
     );
@@ -444,10 +450,10 @@ fn ra_issue_writes_chuid_and_ccc_sets_the_pin_with_the_puk_and_forces_a_pin_chan
             "auth-response",
             "put-data:CHUID",
             "put-data:CCC",
-            // The RA sets the initial PIN with the service's PUK, then confirms with it before
-            // any key is generated.
+            // The RA sets the initial PIN with the service's PUK, then types it once more to
+            // prove both new keys (the host generates them after that PIN's VERIFY).
             "set-pin",
-            "verify-pin"
+            "prove-possession:9A+9C"
         ]
     );
     assert_eq!(card.puk_used.as_deref(), Some(puk::DEFAULT_PUK));
