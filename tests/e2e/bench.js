@@ -50,8 +50,9 @@ function parseArgs(argv) {
 
 /**
  * Runs in every page of the context before its own scripts; only the PIN window uses it. Notes
- * when the PIN field becomes usable (the worker has shown who asks and enabled it) and when
- * Enter goes down, on this document's clock.
+ * when the PIN field becomes usable (the window shows who asks, and the field is shown, enabled
+ * and has the keyboard focus, so typing goes into it) and when Enter goes down, on this
+ * document's clock.
  */
 function pinWindowProbe() {
   if (!location.pathname.endsWith("/pin.html")) return;
@@ -61,7 +62,7 @@ function pinWindowProbe() {
   const ready = () => {
     const pin = document.getElementById("pin");
     const origin = document.getElementById("origin");
-    return Boolean(pin && !pin.disabled && !pin.hidden && origin && origin.textContent);
+    return Boolean(pin && !pin.disabled && !pin.hidden && document.activeElement === pin && origin && origin.textContent);
   };
   const check = () => {
     if (probe.readyAt === null && ready()) probe.readyAt = now();
@@ -73,6 +74,8 @@ function pinWindowProbe() {
   // Held by the probe so it lives as long as the window.
   probe.observer = new MutationObserver(check);
   probe.observer.observe(document, { subtree: true, childList: true, attributes: true, characterData: true });
+  // Focus moving is no mutation.
+  document.addEventListener("focusin", check, true);
   // The window closes itself as soon as the login is done: hand the times out at once.
   window.addEventListener("keydown", (event) => {
     if (event.key === "Enter" && probe.enterAt === null) {

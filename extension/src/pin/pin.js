@@ -23,6 +23,7 @@ port.onMessage.addListener((message) => {
       break;
     case "ready":
       setEnabled(true);
+      focusFirstField();
       break;
     case "busy":
       setEnabled(false);
@@ -45,6 +46,10 @@ port.onDisconnect.addListener(() => {
   }
 });
 
+/**
+ * Who asks and what for; with `reading` (the window opened while the worker reads the card) the
+ * card holder and tries left follow in a second context. The fields stay off until "ready".
+ */
 function showContext(context) {
   kind = Object.hasOwn(PIN_KINDS, context.kind) ? context.kind : "authenticate";
   // The purpose of a confirm window is one of the worker's fixed texts, never the page's words.
@@ -55,19 +60,20 @@ function showContext(context) {
   $("purpose").hidden = !purpose;
   $("purpose").textContent = purpose ? `${purpose} for ${context.origin}. Type your PIN to confirm.` : "";
   showSignDetails(context);
-  $("holder").textContent = context.holder;
-  $("user-id").textContent = context.userId ? `(${context.userId})` : "";
-  showRetries(context.retriesLeft);
+  const reading = context.reading === true;
+  $("holder").textContent = reading ? "Reading your card…" : context.holder;
+  $("user-id").textContent = !reading && context.userId ? `(${context.userId})` : "";
+  $("retries").textContent = reading ? "" : retriesText(context.retriesLeft);
   $("new-pin-fields").hidden = !PIN_KINDS[kind].newPin;
-  if (!PIN_KINDS[kind].pin) {
-    $("pin").hidden = true;
-    $("pin-label").hidden = true;
-    $("new-pin").focus();
-  } else {
-    $("pin-label").textContent = kind === "change-pin" ? "Current PIN" : "PIN";
-    $("pin").focus();
-  }
+  $("pin").hidden = !PIN_KINDS[kind].pin;
+  $("pin-label").hidden = !PIN_KINDS[kind].pin;
+  $("pin-label").textContent = kind === "change-pin" ? "Current PIN" : "PIN";
   setEnabled(false);
+}
+
+/** Keyboard focus in the first field the user types into. */
+function focusFirstField() {
+  (PIN_KINDS[kind].pin ? $("pin") : $("new-pin")).focus();
 }
 
 /** For signing: what the site says is signed (its words, in quotes) and the hash's fingerprint. */
@@ -85,7 +91,11 @@ function showSignDetails(context) {
 }
 
 function showRetries(retries) {
-  $("retries").textContent = Number.isInteger(retries) ? String(retries) : "unknown";
+  $("retries").textContent = retriesText(retries);
+}
+
+function retriesText(retries) {
+  return Number.isInteger(retries) ? String(retries) : "unknown";
 }
 
 function showError(error, final) {
@@ -110,7 +120,7 @@ function showError(error, final) {
     $("cancel").disabled = false;
   } else {
     setEnabled(true);
-    (PIN_KINDS[kind].pin ? $("pin") : $("new-pin")).focus();
+    focusFirstField();
   }
 }
 
