@@ -48,17 +48,18 @@ export const ACTION_HANDLERS = {
 
   async authenticate(ctx, pageArgs) {
     const base = await validate("authenticate", stripPageSecrets(pageArgs, false), ctx.origin, ctx.policy.developerMode);
-    const entry = await pickCertificate(ctx, base.certificate, "9A");
-    const args = { ...base, certificate: entry.certificate };
-    return withPinWindow(ctx, "authenticate", entry, (input) => ({ ...args, pin: input.pin }), "authenticate");
+    const find = () => pickCertificate(ctx, base.certificate, "9A");
+    // The certificate the window shows is the one the host signs with.
+    const build = (input, entry) => ({ ...base, certificate: entry.certificate, pin: input.pin });
+    return withPinWindow(ctx, "authenticate", find, build, "authenticate");
   },
 
   async sign(ctx, pageArgs) {
     // What the window shows: the site's own description (checked text) and the hash's fingerprint.
     const details = signDetails(pageArgs);
     const base = await validate("sign", stripPageSecrets(pageArgs, false), ctx.origin, ctx.policy.developerMode);
-    const entry = await pickCertificate(ctx, base.certificate, null);
-    return withPinWindow(ctx, "sign", entry, (input) => ({ ...base, pin: input.pin }), "sign", details);
+    const find = () => pickCertificate(ctx, base.certificate, null);
+    return withPinWindow(ctx, "sign", find, (input) => ({ ...base, pin: input.pin }), "sign", details);
   },
 
   async cards(ctx) {
@@ -68,10 +69,9 @@ export const ACTION_HANDLERS = {
 
   async changePin(ctx, pageArgs) {
     const base = await validate("change-pin", stripPageSecrets(pageArgs, false), ctx.origin, ctx.policy.developerMode);
-    const entry = await pickManagedCard(ctx, base);
     // Name the card the window shows, so the host changes the PIN of that card and no other.
-    const args = { ...withoutSelector(base), ...entry.selector };
-    return withPinWindow(ctx, "change-pin", entry, (input) => ({ ...args, pin: input.pin, newPin: input.newPin }), "change-pin");
+    const build = (input, entry) => ({ ...withoutSelector(base), ...entry.selector, pin: input.pin, newPin: input.newPin });
+    return withPinWindow(ctx, "change-pin", () => pickManagedCard(ctx, base), build, "change-pin");
   },
 
   async unlock(ctx, pageArgs) {
@@ -80,10 +80,9 @@ export const ACTION_HANDLERS = {
     if (typeof base.puk !== "string") {
       throw new ExtensionError("ERR_INVALID_REQUEST", "unlock needs the card's PUK from the card-management service.");
     }
-    const entry = await pickManagedCard(ctx, base);
     // The PUK belongs to one card: spend its tries on the card the window shows, never a guess.
-    const args = { ...withoutSelector(base), ...entry.selector };
-    return withPinWindow(ctx, "unlock", entry, (input) => ({ ...args, newPin: input.newPin }), "unlock");
+    const build = (input, entry) => ({ ...withoutSelector(base), ...entry.selector, newPin: input.newPin });
+    return withPinWindow(ctx, "unlock", () => pickManagedCard(ctx, base), build, "unlock");
   },
 
   async openCardSession(ctx, pageArgs) {
@@ -143,9 +142,9 @@ export const ACTION_HANDLERS = {
       ctx.origin,
       ctx.policy.developerMode,
     );
-    const entry = sessionEntry(request.session, info);
+    const find = async () => sessionEntry(request.session, info);
     return inSession(ctx, request.session, () =>
-      withPinWindow(ctx, "confirm", entry, (input) => ({ ...base, pin: input.pin }), request.command, { purpose }),
+      withPinWindow(ctx, "confirm", find, (input) => ({ ...base, pin: input.pin }), request.command, { purpose }),
     );
   },
 };
@@ -317,12 +316,14 @@ async function currentRetriesLeft(ctx, entry) {
 
 /**
  * Opens the PIN window and runs `command` with what the user typed until it succeeds, the
- * user gives up or the PIN is blocked. A wrong PIN is answered in the same window.
+ * user gives up or the PIN is blocked. A wrong PIN is answered in the same window. `find()`
+ * gives the card's entry (a host request: the window may open meanwhile, PinWindows.openFor);
+ * `buildArgs(input, entry)` the host arguments.
  */
-async function withPinWindow(ctx, kind, entry, buildArgs, command, extra = {}) {
+async function withPinWindow(ctx, kind, find, buildArgs, command, extra = {}) {
   const fields = PIN_KINDS[kind];
   // Read once it is this request's turn for the card (another tab's window may change the retries).
-  const prepare = async () => {
+  const prepare = async (entry) => {
     const context = await windowContext(ctx, kind, entry, extra);
     if (context.retriesLeft === 0 && kind !== "unlock") {
       throw new ExtensionError("ERR_PIN_BLOCKED", blockedAdvice());
@@ -330,18 +331,25 @@ async function withPinWindow(ctx, kind, entry, buildArgs, command, extra = {}) {
     return context;
   };
   let session = null;
-  // The host ends a card session after 60 s without a request; the user may take longer to type.
-  const keepAlive = entry.session ? startKeepAlive(ctx, entry.session) : null;
+  let keepAlive = null;
+  const findEntry = async () => {
+    const entry = await find();
+    // The host ends a card session after 60 s without a request; the user may take longer to type.
+    keepAlive = entry.session ? startKeepAlive(ctx, entry.session) : null;
+    return entry;
+  };
   try {
     // One PIN window per card across all tabs: a second request waits for its turn (pingate.js).
-    session = await ctx.pins.open(prepare, {
-      card: entry.reader || "card",
+    const opened = await ctx.pins.openFor(findEntry, prepare, {
+      kind,
       origin: ctx.origin,
       track: (waiting) => {
         session = waiting;
         ctx.track(waiting);
       },
     });
+    session = opened.session;
+    const entry = opened.entry;
     for (;;) {
       let input = await session.nextEntry();
       // The window checked these; a window that sent something else gets the same answer.
@@ -350,7 +358,7 @@ async function withPinWindow(ctx, kind, entry, buildArgs, command, extra = {}) {
         session.showError(entryFormatError(fields), false);
         continue;
       }
-      let args = buildArgs(input);
+      let args = buildArgs(input, entry);
       input = null;
       try {
         args = await validate(command, args, ctx.origin, ctx.policy.developerMode);

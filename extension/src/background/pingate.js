@@ -11,6 +11,11 @@ export const MAX_COOLDOWN_MS = 30_000;
 export const STREAK_WINDOW_MS = 60_000;
 /** Requests that may wait for one card; more is a page (or pages) misbehaving. */
 export const MAX_WAITING_PER_CARD = 4;
+/**
+ * The key of a ticket that holds every card while the host is asked which card it is for
+ * (`takeEarly`): a window may open meanwhile, and no other window may open until it is known.
+ */
+export const ANY_CARD = Symbol("any card");
 
 export class PinGate {
   constructor() {
@@ -68,6 +73,31 @@ export class PinGate {
     }
   }
 
+  /**
+   * Takes every card for `ticket` ({origin}) at once if nothing holds or waits for any card and
+   * its origin has no pause; returns whether it did. The ticket must then `settle` on its card
+   * or be released; until then every other request waits, whatever card it is for.
+   */
+  takeEarly(ticket) {
+    if (this.holders.size > 0 || this.queues.size > 0 || this.cooldownLeft(ticket.origin) > 0) {
+      return false;
+    }
+    ticket.card = ANY_CARD;
+    this.holders.set(ANY_CARD, ticket);
+    return true;
+  }
+
+  /** The early ticket now knows its card: it holds that one only, and requests for other cards go on. */
+  settle(ticket, card) {
+    if (this.holders.get(ANY_CARD) !== ticket) {
+      return;
+    }
+    this.holders.delete(ANY_CARD);
+    ticket.card = card;
+    this.holders.set(card, ticket);
+    this.handOnAll();
+  }
+
   /** Gives up the card, or the place in its queue or pause (the waiting acquire rejects). Idempotent. */
   release(ticket) {
     const sleeper = this.sleepers.get(ticket);
@@ -87,7 +117,11 @@ export class PinGate {
     }
     if (this.holders.get(ticket.card) === ticket) {
       this.holders.delete(ticket.card);
-      this.handOn(ticket.card);
+      if (ticket.card === ANY_CARD) {
+        this.handOnAll();
+      } else {
+        this.handOn(ticket.card);
+      }
     }
   }
 
@@ -105,7 +139,7 @@ export class PinGate {
   }
 
   take(ticket) {
-    if (!this.holders.has(ticket.card)) {
+    if (!this.holders.has(ticket.card) && !this.holders.has(ANY_CARD)) {
       this.holders.set(ticket.card, ticket);
       return Promise.resolve();
     }
@@ -116,9 +150,18 @@ export class PinGate {
     });
   }
 
+  /** Every card nobody holds goes to the first request waiting for it. */
+  handOnAll() {
+    for (const card of [...this.queues.keys()]) {
+      if (!this.holders.has(card)) {
+        this.handOn(card);
+      }
+    }
+  }
+
   handOn(card) {
     const queue = this.queues.get(card);
-    if (!queue || queue.length === 0) {
+    if (!queue || queue.length === 0 || this.holders.has(ANY_CARD)) {
       return;
     }
     const next = queue.shift();

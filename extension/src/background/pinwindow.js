@@ -19,6 +19,12 @@ export class PinWindows {
     this.sessions = new Map();
     /** One window per card at a time, and a pause after an unanswered one (pingate.js). */
     this.gate = new PinGate();
+    /**
+     * Whether the last request found its card and read it (`openFor`): only then does the next one
+     * open its window before the card is known, so a page calling in a loop with no card (or a
+     * blocked one) does not flash a window each time.
+     */
+    this.cardLooksUsable = false;
     chromeApi.windows.onRemoved.addListener((windowId) => {
       for (const session of this.sessions.values()) {
         if (session.windowId === windowId) {
@@ -37,13 +43,78 @@ export class PinWindows {
    * cancel (`session.fail`) while the request still waits.
    */
   async open(context, { card = "card", origin, track } = {}) {
-    const id = crypto.randomUUID();
-    const session = new PinSession(this, id, typeof context === "function" ? null : context);
+    const session = this.newSession(typeof context === "function" ? null : context, origin, track);
     session.card = card;
+    await this.openInTurn(session, context);
+    return session;
+  }
+
+  /**
+   * Opens the window of a request whose card is not known yet and returns `{session, entry}`.
+   * `find()` gives the entry (its `reader` names the card; it may throw, e.g. ERR_NO_CARD), and
+   * `prepare(entry)` the window's context as in `open`. When no window is open or waiting
+   * anywhere, the origin has no pause and the last request found its card, the window opens at
+   * once while the card is read (it says who asks and "Reading your card…", its field stays off
+   * until the context is there); otherwise the card is read first and the request waits its turn
+   * as in `open`. Either way the retries shown are read once the card's turn has come.
+   */
+  async openFor(find, prepare, { kind, origin, track } = {}) {
+    const session = this.newSession(null, origin, track);
+    session.kind = kind;
+    if (this.cardLooksUsable && this.gate.takeEarly(session)) {
+      return this.openEarly(session, find, prepare);
+    }
+    let entry;
+    try {
+      entry = await find();
+      session.card = cardOf(entry);
+      await this.openInTurn(session, () => prepare(entry));
+      this.cardLooksUsable = true;
+    } catch (e) {
+      this.cardLooksUsable = false;
+      throw e;
+    }
+    return { session, entry };
+  }
+
+  newSession(context, origin, track) {
+    const session = new PinSession(this, crypto.randomUUID(), context);
     session.origin = origin !== undefined ? origin : context && context.origin;
     if (track) {
       track(session);
     }
+    return session;
+  }
+
+  /** The window shows at once; the card is found and read meanwhile (see openFor). */
+  async openEarly(session, find, prepare) {
+    this.sessions.set(session.id, session);
+    const shown = this.show(session);
+    // A failure below removes the window; its own failure is reported there, not twice.
+    shown.catch(() => {});
+    try {
+      const entry = await find();
+      this.gate.settle(session, cardOf(entry));
+      if (session.finished) {
+        throw session.finished;
+      }
+      session.setContext(await prepare(entry));
+      if (session.finished) {
+        throw session.finished;
+      }
+      await shown;
+      this.cardLooksUsable = true;
+      return { session, entry };
+    } catch (e) {
+      this.cardLooksUsable = false;
+      // Not the user's doing (no card, blocked PIN…): the window goes without counting as unanswered.
+      session.finished = session.finished || e;
+      this.forget(session);
+      throw e;
+    }
+  }
+
+  async openInTurn(session, context) {
     try {
       await this.gate.acquire(session);
       if (typeof context === "function") {
@@ -56,18 +127,31 @@ export class PinWindows {
       this.gate.release(session);
       throw e;
     }
-    this.sessions.set(id, session);
-    const url = this.chrome.runtime.getURL(`${PIN_PAGE}?session=${encodeURIComponent(id)}`);
+    this.sessions.set(session.id, session);
     try {
-      const height = session.context && TALL_KINDS.has(session.context.kind) ? TALL_HEIGHT : HEIGHT;
-      const win = await this.chrome.windows.create({ url, type: "popup", width: WIDTH, height, focused: true });
-      session.windowId = win.id;
+      await this.show(session);
     } catch (e) {
-      this.sessions.delete(id);
+      this.sessions.delete(session.id);
       this.gate.release(session);
+      throw e;
+    }
+  }
+
+  /** Creates the session's window; one created after the session was given up is removed at once. */
+  async show(session) {
+    const url = this.chrome.runtime.getURL(`${PIN_PAGE}?session=${encodeURIComponent(session.id)}`);
+    const kind = session.kind || (session.context && session.context.kind);
+    const height = TALL_KINDS.has(kind) ? TALL_HEIGHT : HEIGHT;
+    let win;
+    try {
+      win = await this.chrome.windows.create({ url, type: "popup", width: WIDTH, height, focused: true });
+    } catch (e) {
       throw new ExtensionError("ERR_INTERNAL", `Could not open the PIN window: ${e && e.message}`);
     }
-    return session;
+    session.windowId = win.id;
+    if (session.gone) {
+      this.chrome.windows.remove(win.id).catch(() => {});
+    }
   }
 
   /** A PIN page connected: bind it to its session (only extension pages reach here). */
@@ -88,6 +172,10 @@ export class PinWindows {
   }
 
   forget(session, delayMs = 0) {
+    if (session.gone) {
+      return;
+    }
+    session.gone = true;
     this.sessions.delete(session.id);
     this.gate.release(session);
     if (session.windowId !== undefined) {
@@ -99,6 +187,11 @@ export class PinWindows {
       }
     }
   }
+}
+
+/** The gate's key for the card of `entry`: its reader. */
+function cardOf(entry) {
+  return (entry && entry.reader) || "card";
 }
 
 class PinSession {
@@ -114,13 +207,19 @@ class PinSession {
     /** The card (reader) and origin this window is for; see PinWindows.open. */
     this.card = "card";
     this.origin = undefined;
+    /** The window's kind while its context is still being read (PinWindows.openFor). */
+    this.kind = undefined;
+    /** Set once the session is given up: a window created after that is removed at once. */
+    this.gone = false;
   }
 
   bind(port) {
     this.port = port;
     port.onMessage.addListener((message) => this.handle(message));
     port.onDisconnect.addListener(() => this.fail("ERR_USER_CANCELLED", "The PIN window was closed."));
-    port.postMessage({ type: "context", context: this.context });
+    // Who asks is known at once; the card holder and its retries follow (setContext).
+    const context = this.context || { kind: this.kind, origin: this.origin, reading: true };
+    port.postMessage({ type: "context", context });
     if (this.waiter) {
       // The worker was already waiting when the window finished loading.
       port.postMessage({ type: "ready" });
@@ -143,6 +242,14 @@ class PinSession {
       this.waiter = null;
       clearTimeout(this.timer);
       waiter.resolve(entry);
+    }
+  }
+
+  /** The window's full context, read once the card's turn has come: shown at once if the window is there. */
+  setContext(context) {
+    this.context = context;
+    if (this.port) {
+      this.port.postMessage({ type: "context", context });
     }
   }
 
@@ -178,15 +285,19 @@ class PinSession {
   close(keepOpen = false) {
     this.finished = this.finished || new ExtensionError("ERR_USER_CANCELLED", "The PIN window was closed.");
     clearTimeout(this.timer);
+    this.owner.sessions.delete(this.id);
+    this.owner.gate.release(this);
     if (keepOpen) {
-      this.owner.sessions.delete(this.id);
-      this.owner.gate.release(this);
       return;
     }
-    if (this.port) {
-      this.port.postMessage({ type: "done" });
-    }
-    this.owner.forget(this);
+    // The caller answers the page in this same turn. Closing a window keeps the browser busy for
+    // tens of ms and the answer would wait behind it, so the window goes in the next task.
+    setTimeout(() => {
+      if (this.port) {
+        this.port.postMessage({ type: "done" });
+      }
+      this.owner.forget(this);
+    }, 0);
   }
 
   fail(code, message, closeDelayMs = 0) {
