@@ -5,7 +5,8 @@ use carecard_card::{
     sign_digest, Algorithm, CardError, ExclusiveCard, HashAlgorithm, Pcsc, PcscCard, Piv, Slot,
 };
 use carecard_protocol::{
-    CardSelector, CertificateSummary, ErrorCode, HashFunction, KeyAlgorithm, TokenAlgorithm,
+    CardSelector, CertificateSummary, ErrorCode, HashFunction, KeyAlgorithm, PinSource,
+    TokenAlgorithm,
 };
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -262,7 +263,7 @@ pub fn verify_and_sign(
     algorithm: Algorithm,
     hash: HashAlgorithm,
     digest: &[u8],
-    pin: &[u8],
+    pin: &PinSource,
 ) -> Result<Vec<u8>, CardError> {
     let mut once = VerifyOnce::default();
     target.operate(|piv| {
@@ -319,12 +320,25 @@ pub(crate) struct VerifyOnce {
 }
 
 impl VerifyOnce {
-    fn verify(&mut self, piv: &mut carecard_card::Piv<'_>, pin: &[u8]) -> Result<(), CardError> {
+    fn verify(
+        &mut self,
+        piv: &mut carecard_card::Piv<'_>,
+        pin: &PinSource,
+    ) -> Result<(), CardError> {
         if self.sent {
             return Err(CardError::CardReset);
         }
         self.sent = true;
-        piv.verify_pin(pin)
+        verify_pin(piv, pin)
+    }
+}
+
+/// One VERIFY of the holder's PIN: the one the request carries, or typed on the reader's PIN
+/// pad (PC/SC part 10) when the request asked for that.
+pub fn verify_pin(piv: &mut Piv<'_>, pin: &PinSource) -> Result<(), CardError> {
+    match pin {
+        PinSource::Typed(pin) => piv.verify_pin(pin.as_bytes()),
+        PinSource::Reader => piv.verify_pin_on_reader(),
     }
 }
 
@@ -453,7 +467,7 @@ pub fn sign_with_key(
     selector: &CardSelector,
     slot: Slot,
     naming: Naming,
-    pin: &[u8],
+    pin: &PinSource,
     prepare: &dyn Fn(&[u8]) -> Result<KeyUse, HostError>,
 ) -> Result<Signed, HostError> {
     let mut once = VerifyOnce::default();
@@ -551,7 +565,7 @@ fn sign_cold(
     slot: Slot,
     naming: Naming,
     once: &mut VerifyOnce,
-    pin: &[u8],
+    pin: &PinSource,
     prepare: &dyn Fn(&[u8]) -> Result<KeyUse, HostError>,
 ) -> Result<Signed, HostError> {
     let pcsc = Pcsc::establish()?;
@@ -627,7 +641,7 @@ fn sign_on(
     remembered: Option<&[u8]>,
     wanted: Option<&[u8]>,
     once: &mut VerifyOnce,
-    pin: &[u8],
+    pin: &PinSource,
     prepare: &dyn Fn(&[u8]) -> Result<KeyUse, HostError>,
 ) -> Result<(Signed, Certificates), HostError> {
     let (expect, naming) = match remembered {

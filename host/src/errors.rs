@@ -98,6 +98,18 @@ pub fn card_error(e: &CardError) -> WireError {
             C::PukBlocked,
             "The unlock code (PUK) is locked. Contact your registration authority to repair the card.",
         ),
+        CardError::NoPinPad => WireError::new(
+            C::InvalidRequest,
+            "The card's reader has no PIN pad. Type the PIN in the carecard window instead.",
+        ),
+        CardError::PinEntryTimeout => WireError::new(
+            C::Timeout,
+            "The PIN was not typed on the reader in time. Try again.",
+        ),
+        CardError::PinEntryCancelled => WireError::new(
+            C::UserCancelled,
+            "PIN entry was cancelled on the reader.",
+        ),
         CardError::SecurityStatusNotSatisfied => WireError::new(
             C::CardError,
             "The card refused the operation because the PIN was not accepted for it.",

@@ -457,3 +457,40 @@ fn one_pin_generates_and_proves_both_keys_and_is_not_kept() {
     assert_eq!(code(&again), "ERR_INVALID_REQUEST", "{again}");
     assert!(host.wait().success());
 }
+
+#[test]
+fn a_reader_without_a_pin_pad_says_so_and_no_pin_try_is_spent() {
+    // vpcd's reader has no PC/SC part 10 features: `cards` says so, and a request for PIN entry
+    // on the reader is refused before anything reaches the card.
+    let stack = Stack::start().expect("stack");
+    let card = stack.new_card("p256");
+    let _inserted = stack.insert(&card, &ServeOptions::default());
+    let mut host = HostProcess::spawn(&stack, &[]);
+    let entry = only_card(&mut host);
+    assert_eq!(entry["pinPad"], json!(false), "{entry}");
+    let login = host.command(
+        "authenticate",
+        json!({"origin": ORIGIN, "challengeNonce": nonce(), "pinEntry": "reader"}),
+    );
+    assert_eq!(code(&login), "ERR_INVALID_REQUEST", "{login}");
+    assert!(
+        login["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("no PIN pad")),
+        "{login}"
+    );
+    let session = open(&mut host, json!({}));
+    let verify = host.command(
+        "verify-pin",
+        json!({"session": session, "pinEntry": "reader"}),
+    );
+    assert_eq!(code(&verify), "ERR_INVALID_REQUEST", "{verify}");
+    let change = host.command(
+        "change-pin",
+        json!({"session": session, "pinEntry": "reader"}),
+    );
+    assert_eq!(code(&change), "ERR_INVALID_REQUEST", "{change}");
+    host.command("session-close", json!({"session": session}));
+    assert_eq!(only_card(&mut host)["pinRetriesLeft"], json!(3));
+    assert!(host.wait().success());
+}

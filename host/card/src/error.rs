@@ -39,6 +39,16 @@ pub enum CardError {
     PukIncorrect { retries_left: u8 },
     #[error("the PUK is blocked")]
     PukBlocked,
+    /// PIN entry on the reader's PIN pad was asked for, but the reader has none (no
+    /// FEATURE_VERIFY_PIN_DIRECT / FEATURE_MODIFY_PIN_DIRECT).
+    #[error("the reader has no PIN pad")]
+    NoPinPad,
+    /// The PIN pad's user did not finish typing in time (reader status 6400).
+    #[error("PIN entry on the reader timed out")]
+    PinEntryTimeout,
+    /// The PIN pad's user pressed Cancel (reader status 6401).
+    #[error("PIN entry on the reader was cancelled")]
+    PinEntryCancelled,
     /// 6982: the operation needs a verified PIN (or management key) first.
     #[error("the card refused: security status not satisfied")]
     SecurityStatusNotSatisfied,

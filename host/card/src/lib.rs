@@ -11,6 +11,7 @@ pub mod error;
 pub mod management;
 pub mod pcsc_backend;
 mod pcsc_common;
+pub mod pinpad;
 pub mod piv;
 pub mod signing;
 pub mod status;
@@ -20,6 +21,7 @@ pub mod watch;
 
 pub use error::CardError;
 pub use pcsc_backend::{ExclusiveCard, Pcsc, PcscCard, ReaderInfo};
+pub use pinpad::PinPad;
 pub use piv::{Algorithm, PinStatus, Piv, Slot};
 pub use signing::{sign_digest, HashAlgorithm};
 pub use watch::ReaderWatcher;

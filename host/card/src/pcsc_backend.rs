@@ -8,7 +8,7 @@ use crate::error::CardError;
 use crate::pcsc_common::reader_info;
 pub use crate::pcsc_common::{map_error, ReaderInfo};
 use crate::piv::Piv;
-use crate::transport::Transport;
+use crate::transport::{Control, Transport};
 use crate::watch::ReaderWatcher;
 use pcsc::{Card, Context, Disposition, Protocols, ReaderState, Scope, ShareMode, State};
 use std::ffi::CString;
@@ -264,7 +264,24 @@ struct PcscTransport<'a> {
     card: &'a Card,
 }
 
+impl Control for PcscTransport<'_> {
+    fn control(&mut self, code: u32, input: &[u8]) -> Result<Vec<u8>, CardError> {
+        let mut buffer = [0u8; pcsc::MAX_BUFFER_SIZE];
+        let output = self
+            .card
+            .control(code.into(), input, &mut buffer)
+            .map_err(map_error)?
+            .to_vec();
+        zeroize::Zeroize::zeroize(&mut buffer);
+        Ok(output)
+    }
+}
+
 impl Transport for PcscTransport<'_> {
+    fn reader_control(&mut self) -> Option<&mut dyn Control> {
+        Some(self)
+    }
+
     fn transmit(&mut self, command: &[u8]) -> Result<Vec<u8>, CardError> {
         let mut buffer = [0u8; pcsc::MAX_BUFFER_SIZE];
         let response = self

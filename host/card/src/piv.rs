@@ -3,6 +3,7 @@
 
 use crate::apdu::{status_error, Command, Response, StatusWord};
 use crate::error::CardError;
+use crate::pinpad::{self, PinPad};
 use crate::tlv;
 use crate::transport::{exchange, exchange_with_limit, Transport};
 use std::fmt;
@@ -239,6 +240,46 @@ impl<'t> Piv<'t> {
         outcome?;
         self.pin_verified = true;
         Ok(())
+    }
+
+    /// The reader's PIN-entry features (PC/SC part 10); none when the transport has no control
+    /// channel or the reader answers none.
+    pub fn pin_pad(&mut self) -> PinPad {
+        match self.transport.reader_control() {
+            Some(control) => PinPad::discover(control),
+            None => PinPad::default(),
+        }
+    }
+
+    /// VERIFY with the PIN typed on the reader's PIN pad (FEATURE_VERIFY_PIN_DIRECT): the host
+    /// never sees it. Outcomes as [`Piv::verify_pin`], plus `PinEntryTimeout`,
+    /// `PinEntryCancelled`, and `NoPinPad` when the reader has no pad.
+    pub fn verify_pin_on_reader(&mut self) -> Result<(), CardError> {
+        let code = self.pin_pad().verify.ok_or(CardError::NoPinPad)?;
+        let structure = pinpad::verify_structure(&pinpad::verify_apdu(PIN_REFERENCE));
+        let outcome = self.pad_operation(code, &structure);
+        self.note_pin_check(&outcome);
+        outcome?;
+        self.pin_verified = true;
+        Ok(())
+    }
+
+    /// CHANGE REFERENCE DATA with the current PIN and the new one (twice) typed on the reader's
+    /// PIN pad (FEATURE_MODIFY_PIN_DIRECT).
+    pub fn change_pin_on_reader(&mut self) -> Result<(), CardError> {
+        let code = self.pin_pad().modify.ok_or(CardError::NoPinPad)?;
+        let structure = pinpad::modify_structure(&pinpad::modify_apdu(PIN_REFERENCE));
+        let outcome = self.pad_operation(code, &structure);
+        self.note_pin_check(&outcome);
+        outcome?;
+        self.pin_verified = true;
+        Ok(())
+    }
+
+    fn pad_operation(&mut self, code: u32, structure: &[u8]) -> Result<(), CardError> {
+        let control = self.transport.reader_control().ok_or(CardError::NoPinPad)?;
+        let answer = control.control(code, structure)?;
+        check_reference_data(pinpad::reader_status(&answer)?, Secret::Pin)
     }
 
     /// VERIFY without data: asks for the PIN state without spending a try.

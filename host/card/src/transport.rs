@@ -13,6 +13,20 @@ pub const MAX_RESPONSE: usize = 64 * 1024;
 /// transport error type to translate.
 pub trait Transport {
     fn transmit(&mut self, command: &[u8]) -> Result<Vec<u8>, CardError>;
+
+    /// The reader's control channel (PC/SC `SCardControl`), when this transport has one: how
+    /// a PIN-pad reader is asked for its features and to take a PIN (PC/SC part 10,
+    /// [`crate::pinpad`]). `None` (the default): no reader features, the PIN comes from the host.
+    fn reader_control(&mut self) -> Option<&mut dyn Control> {
+        None
+    }
+}
+
+/// Control of the reader itself rather than the card: one control code and its input bytes in,
+/// the reader's output bytes out (PC/SC `SCardControl`). A reader that does not know the code
+/// answers with an error.
+pub trait Control {
+    fn control(&mut self, code: u32, input: &[u8]) -> Result<Vec<u8>, CardError>;
 }
 
 /// Sends `command` (chaining when needed) and returns the complete response, at most
@@ -139,11 +153,16 @@ pub(crate) mod fake {
 
     /// The command expected next and what the card answers to it.
     type Step = (Vec<u8>, Result<Vec<u8>, CardError>);
+    /// A reader control expected next: its code, its input, the reader's answer.
+    type ControlStep = (u32, Vec<u8>, Result<Vec<u8>, CardError>);
 
     #[derive(Debug, Default)]
     pub(crate) struct ScriptedCard {
         steps: VecDeque<Step>,
         pub(crate) sent: Vec<Vec<u8>>,
+        /// `None`: the transport has no control channel (as vpcd's reader offers no PIN pad).
+        controls: Option<VecDeque<ControlStep>>,
+        pub(crate) controlled: Vec<(u32, Vec<u8>)>,
     }
 
     impl ScriptedCard {
@@ -162,6 +181,22 @@ pub(crate) mod fake {
             self
         }
 
+        /// Expects a reader control (`SCardControl`) next among the controls; gives the
+        /// transport a control channel.
+        pub(crate) fn expect_control(
+            mut self,
+            code: u32,
+            input: &[u8],
+            output: Result<Vec<u8>, CardError>,
+        ) -> Self {
+            self.controls.get_or_insert_with(VecDeque::new).push_back((
+                code,
+                input.to_vec(),
+                output,
+            ));
+            self
+        }
+
         /// Panics (fails the test) when a scripted step was never sent.
         pub(crate) fn finish(&self) {
             assert!(
@@ -170,6 +205,22 @@ pub(crate) mod fake {
                 self.steps.len(),
                 self.steps.front().map(|s| &s.0)
             );
+            let left = self.controls.as_ref().map_or(0, VecDeque::len);
+            assert_eq!(left, 0, "{left} scripted reader controls were not sent");
+        }
+    }
+
+    impl super::Control for ScriptedCard {
+        fn control(&mut self, code: u32, input: &[u8]) -> Result<Vec<u8>, CardError> {
+            self.controlled.push((code, input.to_vec()));
+            let Some((expected_code, expected, output)) =
+                self.controls.as_mut().and_then(VecDeque::pop_front)
+            else {
+                panic!("unexpected reader control {code:08X} {input:02X?}");
+            };
+            assert_eq!(code, expected_code, "control code");
+            assert_eq!(input, &expected[..], "control input");
+            output
         }
     }
 
@@ -181,6 +232,14 @@ pub(crate) mod fake {
             };
             assert_eq!(command, &expected[..], "command {}", self.sent.len());
             response
+        }
+
+        fn reader_control(&mut self) -> Option<&mut dyn super::Control> {
+            if self.controls.is_some() {
+                Some(self)
+            } else {
+                None
+            }
         }
     }
 

@@ -56,11 +56,34 @@ pub enum Command {
     PutData(PutDataArgs),
 }
 
+/// Where the PIN of a request comes from: typed in the extension's window (the request carries
+/// it in `pin`), or on the PIN pad of the card's reader (`"pinEntry": "reader"`, no `pin`: the
+/// host never sees it; PC/SC part 10).
+#[derive(Debug, Clone)]
+pub enum PinSource {
+    Typed(Pin),
+    Reader,
+}
+
+impl PinSource {
+    /// The PIN the request carries, `None` for reader entry.
+    pub fn typed(&self) -> Option<&Pin> {
+        match self {
+            PinSource::Typed(pin) => Some(pin),
+            PinSource::Reader => None,
+        }
+    }
+}
+
+/// `pinEntry` values: `"window"` (the default: the PIN is in `pin`) or `"reader"`.
+pub const PIN_ENTRY_READER: &str = "reader";
+const PIN_ENTRY_WINDOW: &str = "window";
+
 #[derive(Debug, Clone)]
 pub struct AuthenticateArgs {
     pub origin: Origin,
     pub challenge_nonce: String,
-    pub pin: Pin,
+    pub pin: PinSource,
     pub card: CardSelector,
 }
 
@@ -72,7 +95,7 @@ pub struct SignArgs {
     pub hash_function: HashFunction,
     /// DER of the signing certificate: it names the card and the key.
     pub certificate: Vec<u8>,
-    pub pin: Pin,
+    pub pin: PinSource,
 }
 
 #[derive(Debug, Clone)]
@@ -82,8 +105,10 @@ pub struct PinStatusArgs {
 
 #[derive(Debug, Clone)]
 pub struct ChangePinArgs {
-    pub pin: Pin,
-    pub new_pin: Pin,
+    /// `Reader`: the current PIN and the new one (twice) are typed on the reader's PIN pad, and
+    /// `new_pin` is `None`; `Typed`: `new_pin` is `Some`.
+    pub pin: PinSource,
+    pub new_pin: Option<Pin>,
     pub card: CardSelector,
 }
 
@@ -103,7 +128,7 @@ pub struct SessionOpenArgs {
 #[derive(Debug, Clone)]
 pub struct VerifyPinArgs {
     pub session: SessionId,
-    pub pin: Pin,
+    pub pin: PinSource,
 }
 
 #[derive(Debug, Clone)]
@@ -132,7 +157,7 @@ pub struct ProvePossessionArgs {
     /// Given as `proofs` (the result is `{"proofs": [...]}`), or as the single `slot` and
     /// `challenge` of the first form (the result is that one proof's object).
     pub listed: bool,
-    pub pin: Pin,
+    pub pin: PinSource,
 }
 
 /// One key to prove: the server's challenge, signed (its hash) by the slot's key.
@@ -180,11 +205,18 @@ enum Kind {
     Data,
     /// A JSON array of `{slot, challenge, generate?}` (the one argument that is not a string).
     Proofs,
+    /// `pinEntry`: `"window"` or `"reader"`.
+    PinEntry,
 }
 
 impl Kind {
     fn is_secret(self) -> bool {
         matches!(self, Kind::Pin | Kind::NewPin | Kind::Puk)
+    }
+
+    /// The holder's PIN, which a PIN-pad reader takes instead (the PUK never is).
+    fn is_holder_pin(self) -> bool {
+        matches!(self, Kind::Pin | Kind::NewPin)
     }
 }
 
@@ -217,6 +249,7 @@ const BY_CERTIFICATE: Arg = opt("certificate", Kind::Certificate);
 const BY_READER: Arg = opt("reader", Kind::Reader);
 const BY_SESSION: Arg = opt("session", Kind::Session);
 const IN_SESSION: Arg = req("session", Kind::Session);
+const PIN_ENTRY: Arg = opt("pinEntry", Kind::PinEntry);
 
 /// One command: its wire name, its arguments, and how the validated arguments become the typed
 /// command. Every other list of commands is derived from this table.
@@ -248,6 +281,7 @@ const SPECS: &[Spec] = &[
             req("origin", Kind::Origin),
             req("challengeNonce", Kind::Nonce),
             req("pin", Kind::Pin),
+            PIN_ENTRY,
             BY_CERTIFICATE,
             BY_READER,
             BY_SESSION,
@@ -256,7 +290,7 @@ const SPECS: &[Spec] = &[
             Ok(Command::Authenticate(AuthenticateArgs {
                 origin: f.origin("origin")?,
                 challenge_nonce: f.text("challengeNonce")?,
-                pin: f.pin("pin")?,
+                pin: f.pin_source()?,
                 card: f.card()?,
             }))
         },
@@ -269,6 +303,7 @@ const SPECS: &[Spec] = &[
             req("hashFunction", Kind::HashFunction),
             req("certificate", Kind::Certificate),
             req("pin", Kind::Pin),
+            PIN_ENTRY,
         ],
         build: |f| {
             Ok(Command::Sign(SignArgs {
@@ -276,7 +311,7 @@ const SPECS: &[Spec] = &[
                 hash: f.bytes("hash")?,
                 hash_function: f.hash_function("hashFunction")?,
                 certificate: f.bytes("certificate")?,
-                pin: f.pin("pin")?,
+                pin: f.pin_source()?,
             }))
         },
     },
@@ -290,14 +325,20 @@ const SPECS: &[Spec] = &[
         args: &[
             req("pin", Kind::Pin),
             req("newPin", Kind::NewPin),
+            PIN_ENTRY,
             BY_CERTIFICATE,
             BY_READER,
             BY_SESSION,
         ],
         build: |f| {
+            let pin = f.pin_source()?;
+            let new_pin = match pin {
+                PinSource::Typed(_) => Some(f.pin("newPin")?),
+                PinSource::Reader => None,
+            };
             Ok(Command::ChangePin(ChangePinArgs {
-                pin: f.pin("pin")?,
-                new_pin: f.pin("newPin")?,
+                pin,
+                new_pin,
                 card: f.card()?,
             }))
         },
@@ -336,11 +377,11 @@ const SPECS: &[Spec] = &[
     },
     Spec {
         name: "verify-pin",
-        args: &[IN_SESSION, req("pin", Kind::Pin)],
+        args: &[IN_SESSION, req("pin", Kind::Pin), PIN_ENTRY],
         build: |f| {
             Ok(Command::VerifyPin(VerifyPinArgs {
                 session: f.session()?,
-                pin: f.pin("pin")?,
+                pin: f.pin_source()?,
             }))
         },
     },
@@ -384,6 +425,7 @@ const SPECS: &[Spec] = &[
             opt("challenge", Kind::Challenge),
             opt("proofs", Kind::Proofs),
             req("pin", Kind::Pin),
+            PIN_ENTRY,
         ],
         build: |f| {
             let session = f.session()?;
@@ -401,7 +443,7 @@ const SPECS: &[Spec] = &[
                 session,
                 proofs,
                 listed,
-                pin: f.pin("pin")?,
+                pin: f.pin_source()?,
             }))
         },
     },
@@ -565,6 +607,12 @@ fn parse_one(arg: &Arg, value: &str, policy: &OriginPolicy) -> Result<Parsed, Va
             DataObject::from_wire(value).is_some(),
             "must be CHUID, CCC or PRINTED",
         )?,
+        Kind::PinEntry => one_of(
+            arg,
+            value,
+            value == PIN_ENTRY_READER || value == PIN_ENTRY_WINDOW,
+            "must be window or reader",
+        )?,
         Kind::Proofs => {
             return Err(ValidationError::argument(
                 arg.name,
@@ -685,11 +733,24 @@ fn validate(
         }
     };
     let mut parsed = Vec::with_capacity(spec.args.len());
+    // With `"pinEntry": "reader"` the reader's PIN pad takes the holder's PIN: the request must
+    // not carry one.
+    let on_reader = spec.args.iter().any(|a| a.kind == Kind::PinEntry)
+        && object.get("pinEntry").and_then(Value::as_str) == Some(PIN_ENTRY_READER);
     for arg in spec.args {
+        let present = !matches!(object.get(arg.name), None | Some(Value::Null));
+        if on_reader && arg.kind.is_holder_pin() && present {
+            return Err(ValidationError::argument(
+                arg.name,
+                "cannot be given with pinEntry reader: the PIN is typed on the reader",
+            )
+            .into());
+        }
         match object.get(arg.name) {
             None | Some(Value::Null) => {
                 let may_come_later = pins == Pins::Later && arg.kind.is_secret();
-                if arg.required && !may_come_later {
+                let on_pad = on_reader && arg.kind.is_holder_pin();
+                if arg.required && !may_come_later && !on_pad {
                     return Err(ValidationError::argument(arg.name, "is missing").into());
                 }
             }
@@ -806,6 +867,21 @@ impl Fields {
         match self.take(name)? {
             Parsed::Bytes(b) => Ok(b),
             _ => Err(ValidationError::argument(name, "has the wrong type")),
+        }
+    }
+
+    /// `pin`, or the reader's PIN pad when `pinEntry` is `"reader"` (then `validate` made sure
+    /// no PIN was given).
+    fn pin_source(&mut self) -> Result<PinSource, ValidationError> {
+        let entry = if self.has("pinEntry") {
+            self.text("pinEntry")?
+        } else {
+            String::new()
+        };
+        if entry == PIN_ENTRY_READER {
+            Ok(PinSource::Reader)
+        } else {
+            Ok(PinSource::Typed(self.pin("pin")?))
         }
     }
 
@@ -945,6 +1021,11 @@ pub fn normalise_arguments(
     let parsed = validate(command, arguments, policy, pins)?;
     let mut out = Map::new();
     for (name, value) in parsed {
+        // Where the PIN is typed is the extension's decision (from `cards`' `pinPad`), as the
+        // PIN itself is: a page's `pinEntry` is dropped like its `pin`.
+        if pins == Pins::Later && name == "pinEntry" {
+            continue;
+        }
         let text = match value {
             Parsed::Origin(o) => o.as_str().to_owned(),
             Parsed::Text(t) => t,
@@ -990,7 +1071,7 @@ mod tests {
                     Kind::ManagementAlgorithm => "3DES",
                     Kind::Challenge => "AAAAAAAAAAAAAAAAAAAAAA==",
                     Kind::DataObject => "CHUID",
-                    Kind::Proofs => unreachable!("proofs is optional"),
+                    Kind::Proofs | Kind::PinEntry => unreachable!("optional"),
                 };
                 args.insert(arg.name.into(), Value::String(sample.into()));
             }

@@ -24,8 +24,8 @@ pub use certificate::{CertificateSummary, KeyAlgorithm};
 pub use command::{
     command_names, command_takes_origin, is_management_command, normalise_arguments,
     AuthenticateArgs, ChangePinArgs, Command, GenerateKeyArgs, ManagementAuthenticateArgs,
-    PinStatusArgs, Pins, Proof, ProvePossessionArgs, PutDataArgs, SessionOpenArgs, SignArgs,
-    UnlockArgs, VerifyPinArgs, WriteCertificateArgs,
+    PinSource, PinStatusArgs, Pins, Proof, ProvePossessionArgs, PutDataArgs, SessionOpenArgs,
+    SignArgs, UnlockArgs, VerifyPinArgs, WriteCertificateArgs, PIN_ENTRY_READER,
 };
 pub use envelope::{parse_request, RejectedRequest, Request, Response};
 pub use error::{ErrorCode, WireError};

@@ -128,6 +128,11 @@ pub struct CardEntry {
     /// for another reason (not PIV, mute).
     #[serde(default)]
     pub held: bool,
+    /// `true` when the card's reader has a PIN pad (PC/SC part 10 FEATURE_VERIFY_PIN_DIRECT):
+    /// the caller may send `"pinEntry": "reader"` instead of a PIN, and tells the user to type
+    /// the PIN on the reader.
+    #[serde(default)]
+    pub pin_pad: bool,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub certificates: Vec<CardCertificate>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -113,7 +113,7 @@ fn authenticate_parses_into_typed_arguments() {
     };
     assert_eq!(a.origin.as_str(), ORIGIN);
     assert_eq!(a.challenge_nonce, NONCE);
-    assert_eq!(a.pin.as_bytes(), b"123456");
+    assert_eq!(a.pin.typed().expect("typed").as_bytes(), b"123456");
     assert_eq!(a.card, CardSelector::Certificate(b"\x30\x03der".to_vec()));
 
     let Ok(Command::Authenticate(a)) = parse("authenticate", authenticate_args()) else {
@@ -226,7 +226,10 @@ fn change_pin_and_unlock_parse() {
         panic!("not parsed");
     };
     assert_eq!(
-        (c.pin.as_bytes(), c.new_pin.as_bytes()),
+        (
+            c.pin.typed().expect("typed").as_bytes(),
+            c.new_pin.as_ref().expect("new PIN").as_bytes()
+        ),
         (&b"1234"[..], &b"87654321"[..])
     );
     let Ok(Command::Unlock(u)) = parse("unlock", json!({"puk": "12345678", "newPin": "123456"}))
@@ -272,7 +275,7 @@ fn sign_parses_into_typed_arguments() {
     assert_eq!(s.hash, vec![7u8; 32]);
     assert_eq!(s.hash_function, HashFunction::Sha256);
     assert_eq!(s.certificate, vec![0x30, 0x82, 0x01]);
-    assert_eq!(s.pin.as_bytes(), b"123456");
+    assert_eq!(s.pin.typed().expect("typed").as_bytes(), b"123456");
 }
 
 #[test]
@@ -509,6 +512,82 @@ fn prove_possession_takes_one_proof_or_a_list_under_one_pin() {
     let no_pin = json!({"session": SESSION, "proofs": [entry("9A")]});
     assert_eq!(
         code_of("prove-possession", no_pin),
+        ErrorCode::InvalidRequest
+    );
+}
+
+#[test]
+fn pin_entry_on_the_reader_replaces_the_pin_explicitly() {
+    use carecard_protocol::PinSource;
+    let challenge = base64_of(&[7; 32]);
+    let reader = json!("reader");
+    // Every command that takes the holder's PIN takes pinEntry "reader" instead of it.
+    let cases = [
+        ("authenticate", without(authenticate_args(), "pin")),
+        ("sign", without(sign_args(), "pin")),
+        ("change-pin", json!({})),
+        ("verify-pin", json!({"session": SESSION})),
+        (
+            "prove-possession",
+            json!({"session": SESSION, "slot": "9C", "challenge": challenge}),
+        ),
+    ];
+    for (command, args) in cases {
+        let on_reader = with(args.clone(), "pinEntry", reader.clone());
+        let source = match parse(command, on_reader.clone()) {
+            Ok(Command::Authenticate(a)) => a.pin,
+            Ok(Command::Sign(a)) => a.pin,
+            Ok(Command::ChangePin(a)) => {
+                assert!(a.new_pin.is_none());
+                a.pin
+            }
+            Ok(Command::VerifyPin(a)) => a.pin,
+            Ok(Command::ProvePossession(a)) => a.pin,
+            other => panic!("{command}: {other:?}"),
+        };
+        assert!(matches!(source, PinSource::Reader), "{command}");
+        // Without pinEntry the PIN stays required; with it, no PIN may come along.
+        assert_eq!(
+            code_of(command, args.clone()),
+            ErrorCode::InvalidRequest,
+            "{command}"
+        );
+        assert_eq!(
+            code_of(command, with(on_reader.clone(), "pin", json!("123456"))),
+            ErrorCode::InvalidRequest,
+            "{command}: a PIN with pinEntry reader"
+        );
+        // "window" is the default, spelled out.
+        let window = with(
+            with(args, "pinEntry", json!("window")),
+            "pin",
+            json!("123456"),
+        );
+        let window = if command == "change-pin" {
+            with(window, "newPin", json!("654321"))
+        } else {
+            window
+        };
+        assert!(parse(command, window).is_ok(), "{command}");
+    }
+    assert_eq!(
+        code_of(
+            "change-pin",
+            json!({"pinEntry": "reader", "newPin": "654321"})
+        ),
+        ErrorCode::InvalidRequest,
+        "the new PIN is typed on the reader too"
+    );
+    assert_eq!(
+        code_of(
+            "verify-pin",
+            json!({"session": SESSION, "pinEntry": "keyboard"})
+        ),
+        ErrorCode::InvalidRequest
+    );
+    // unlock carries the site's PUK: it has no reader entry (an unknown argument is ignored).
+    assert_eq!(
+        code_of("unlock", json!({"puk": "12345678", "pinEntry": "reader"})),
         ErrorCode::InvalidRequest
     );
 }

@@ -206,3 +206,14 @@ fn a_list_of_proofs_passes_through_the_extensions_validation_normalised() {
         ErrorCode::InvalidRequest
     );
 }
+
+#[test]
+fn where_the_pin_is_typed_is_the_extensions_choice_not_the_pages() {
+    // A page's pinEntry is dropped like its PIN: the extension decides from `cards`' pinPad.
+    let out = normalised(
+        "verify-pin",
+        json!({"session": "s-0123456789abcdef", "pinEntry": "reader"}),
+        SENDER,
+    );
+    assert_eq!(out, json!({"session": "s-0123456789abcdef"}));
+}

@@ -178,6 +178,7 @@ fn a_held_card_says_so_instead_of_looking_like_a_card_without_piv() {
         atr: "3B88".into(),
         application: None,
         held,
+        pin_pad: false,
         certificates: Vec::new(),
         pin_retries_left: None,
         pin_blocked: false,
@@ -191,9 +192,9 @@ fn a_held_card_says_so_instead_of_looking_like_a_card_without_piv() {
     assert_eq!(
         json_of(&result),
         json!({"cards": [
-            {"reader": "R", "atr": "3B88", "application": null, "held": true,
+            {"reader": "R", "atr": "3B88", "application": null, "held": true, "pinPad": false,
              "pinBlocked": false, "pukRetriesLeft": null, "cardId": null},
-            {"reader": "R", "atr": "3B88", "application": null, "held": false,
+            {"reader": "R", "atr": "3B88", "application": null, "held": false, "pinPad": false,
              "pinBlocked": false, "pukRetriesLeft": null, "cardId": null},
         ]})
     );
@@ -201,5 +202,5 @@ fn a_held_card_says_so_instead_of_looking_like_a_card_without_piv() {
     let old: CardEntry =
         serde_json::from_value(json!({"reader": "R", "atr": "3B88", "application": null}))
             .expect("reads");
-    assert!(!old.held);
+    assert!(!old.held && !old.pin_pad);
 }

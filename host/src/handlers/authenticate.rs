@@ -39,7 +39,7 @@ pub fn handle(
         &args.card,
         Slot::Authentication,
         Naming::EitherSlot,
-        args.pin.as_bytes(),
+        &args.pin,
         &prepare,
     );
     drop(args.pin);
@@ -76,7 +76,7 @@ fn in_session(
         piv_alg,
         cards::hash_algorithm(hash),
         &digest,
-        args.pin.as_bytes(),
+        &args.pin,
     );
     drop(args.pin);
     let token = AuthenticationToken::new(&certificate, token_alg, &signature?, app_version());

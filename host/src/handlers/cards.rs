@@ -32,6 +32,7 @@ fn read_card(pcsc: &Pcsc, reader: &ReaderInfo, journal: Option<&Journal>) -> Car
         atr: hex_upper(reader.atr.as_deref().unwrap_or_default()),
         application: None,
         held: false,
+        pin_pad: false,
         certificates: Vec::new(),
         pin_retries_left: None,
         pin_blocked: false,
@@ -55,6 +56,7 @@ fn read_card(pcsc: &Pcsc, reader: &ReaderInfo, journal: Option<&Journal>) -> Car
                 PinStatus::Verified => {}
             }
             entry.puk_retries_left = facts.puk;
+            entry.pin_pad = facts.pin_pad;
             entry.card_id = facts.chuid.as_deref().map(card_id);
             if let (Some(id), Some(journal)) = (&entry.card_id, journal) {
                 entry.pending_renewal = journal.pending(id);
@@ -77,6 +79,8 @@ struct CardFacts {
     pin: PinStatus,
     puk: Option<u8>,
     chuid: Option<Vec<u8>>,
+    /// The reader takes the PIN on its own keypad (PC/SC part 10).
+    pin_pad: bool,
 }
 
 impl CardFacts {
@@ -98,6 +102,7 @@ impl CardFacts {
             pin: unverified_pin_status(piv)?,
             puk: piv.puk_retries()?,
             chuid: piv.read_object(CHUID)?,
+            pin_pad: piv.pin_pad().can_verify(),
         })
     }
 }

@@ -14,9 +14,9 @@ use carecard_card::management::PublicKey;
 use carecard_card::{sign_digest, Algorithm, HashAlgorithm, Slot};
 use carecard_protocol::{
     card_id, certificate_spki_der, CertificateSlot, CryptoAlgorithm, DataObject, ErrorCode,
-    GenerateKeyArgs, GeneratedKey, KeyType, ManagementAuthenticateArgs, PaddingScheme, Proof,
-    ProvePossessionArgs, PutDataArgs, RenewalStep, SignResult, SignatureAlgorithm, VerifyPinArgs,
-    WriteCertificateArgs,
+    GenerateKeyArgs, GeneratedKey, KeyType, ManagementAuthenticateArgs, PaddingScheme, PinSource,
+    Proof, ProvePossessionArgs, PutDataArgs, RenewalStep, SignResult, SignatureAlgorithm,
+    VerifyPinArgs, WriteCertificateArgs,
 };
 use serde_json::{json, Value};
 use sha2::Digest as _;
@@ -24,7 +24,7 @@ use sha2::Digest as _;
 pub fn verify_pin(args: VerifyPinArgs, session: &mut CardSession) -> Result<Value, HostError> {
     let outcome = session
         .card
-        .operate(|piv| piv.verify_pin(args.pin.as_bytes()));
+        .operate(|piv| cards::verify_pin(piv, &args.pin));
     drop(args.pin);
     outcome?;
     Ok(json!({}))
@@ -102,7 +102,7 @@ pub fn prove_possession(
         pin,
         ..
     } = args;
-    let outcome = prove_all(&proofs, pin.as_bytes(), session);
+    let outcome = prove_all(&proofs, &pin, session);
     drop(pin);
     let mut proved = outcome?;
     if listed {
@@ -119,10 +119,10 @@ pub fn prove_possession(
 
 fn prove_all(
     proofs: &[Proof],
-    pin: &[u8],
+    pin: &PinSource,
     session: &mut CardSession,
 ) -> Result<Vec<Value>, HostError> {
-    session.card.operate(|piv| piv.verify_pin(pin))?;
+    session.card.operate(|piv| cards::verify_pin(piv, pin))?;
     let mut just_verified = true;
     let mut public_keys = Vec::new();
     for proof in proofs {
@@ -162,7 +162,8 @@ fn prove_all(
         let verify_again = slot == Slot::Signature && !just_verified;
         let signature = session.card.operate(|piv| {
             if verify_again {
-                piv.verify_pin(pin)?;
+                // With a PIN pad this asks for the PIN on the reader once more.
+                cards::verify_pin(piv, pin)?;
             }
             sign_digest(piv, slot, algorithm, hash, &digest)
         })?;

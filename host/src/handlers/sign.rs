@@ -26,7 +26,7 @@ pub fn handle(args: SignArgs) -> Result<Value, HostError> {
         &selector,
         Slot::Signature,
         Naming::KeySlot,
-        args.pin.as_bytes(),
+        &args.pin,
         &prepare,
     );
     drop(args.pin);
