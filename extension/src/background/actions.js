@@ -341,8 +341,7 @@ async function withPinWindow(ctx, kind, find, buildArgs, command, extra = {}) {
   try {
     // One PIN window per card across all tabs: a second request waits for its turn (pingate.js).
     const opened = await ctx.pins.openFor(findEntry, prepare, {
-      kind,
-      origin: ctx.origin,
+      preview: { ...extra, kind, origin: ctx.origin },
       track: (waiting) => {
         session = waiting;
         ctx.track(waiting);

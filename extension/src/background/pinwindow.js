@@ -52,15 +52,16 @@ export class PinWindows {
   /**
    * Opens the window of a request whose card is not known yet and returns `{session, entry}`.
    * `find()` gives the entry (its `reader` names the card; it may throw, e.g. ERR_NO_CARD), and
-   * `prepare(entry)` the window's context as in `open`. When no window is open or waiting
+   * `prepare(entry)` the window's context as in `open`; `preview` is the part of the context known
+   * before the card (`{kind, origin, …}`: what is signed, a confirm window's purpose). When no window is open or waiting
    * anywhere, the origin has no pause and the last request found its card, the window opens at
    * once while the card is read (it says who asks and "Reading your card…", its field stays off
    * until the context is there); otherwise the card is read first and the request waits its turn
    * as in `open`. Either way the retries shown are read once the card's turn has come.
    */
-  async openFor(find, prepare, { kind, origin, track } = {}) {
-    const session = this.newSession(null, origin, track);
-    session.kind = kind;
+  async openFor(find, prepare, { preview, track } = {}) {
+    const session = this.newSession(null, preview.origin, track);
+    session.preview = preview;
     if (this.cardLooksUsable && this.gate.takeEarly(session)) {
       return this.openEarly(session, find, prepare);
     }
@@ -140,7 +141,7 @@ export class PinWindows {
   /** Creates the session's window; one created after the session was given up is removed at once. */
   async show(session) {
     const url = this.chrome.runtime.getURL(`${PIN_PAGE}?session=${encodeURIComponent(session.id)}`);
-    const kind = session.kind || (session.context && session.context.kind);
+    const kind = (session.context || session.preview || {}).kind;
     const height = TALL_KINDS.has(kind) ? TALL_HEIGHT : HEIGHT;
     let win;
     try {
@@ -207,8 +208,8 @@ class PinSession {
     /** The card (reader) and origin this window is for; see PinWindows.open. */
     this.card = "card";
     this.origin = undefined;
-    /** The window's kind while its context is still being read (PinWindows.openFor). */
-    this.kind = undefined;
+    /** What the window shows while its card is still being read (PinWindows.openFor). */
+    this.preview = null;
     /** Set once the session is given up: a window created after that is removed at once. */
     this.gone = false;
   }
@@ -218,7 +219,7 @@ class PinSession {
     port.onMessage.addListener((message) => this.handle(message));
     port.onDisconnect.addListener(() => this.fail("ERR_USER_CANCELLED", "The PIN window was closed."));
     // Who asks is known at once; the card holder and its retries follow (setContext).
-    const context = this.context || { kind: this.kind, origin: this.origin, reading: true };
+    const context = this.context || { ...this.preview, reading: true };
     port.postMessage({ type: "context", context });
     if (this.waiter) {
       // The worker was already waiting when the window finished loading.
