@@ -4,9 +4,12 @@
 const TAG = 1;
 const PAGE_SOURCE = "carecard-page";
 const EXTENSION_SOURCE = "carecard-extension";
-// The extension answers only once its worker has the enterprise policy, which takes about 2 s
-// right after the browser starts (a login page opened as the home page).
+// The extension answers only once its worker has the enterprise policy. Right after the browser
+// starts Chrome holds the managed storage for 2–6 s (a login page opened as the home page): then
+// the content script says "wait" on a built-in CIS2 origin and the ping may take up to 30 s (the
+// content script's own patience). Elsewhere silence means no extension after 5 s.
 const PING_TIMEOUT_MS = 5000;
+const STARTUP_PING_TIMEOUT_MS = 30_000;
 const QUERY_TIMEOUT_MS = 90_000;
 // The user has 2 minutes per PIN entry and may retry after a wrong PIN.
 const PIN_TIMEOUT_MS = 10 * 60_000;
@@ -84,6 +87,13 @@ function onMessage(event) {
   if (!entry) {
     return;
   }
+  if (data.type === "wait" && entry.ping && !entry.waited) {
+    // The extension is there but still reading the enterprise policy: allow it the longer time, once.
+    entry.waited = true;
+    clearTimeout(entry.timer);
+    entry.timer = setTimeout(entry.expire, STARTUP_PING_TIMEOUT_MS);
+    return;
+  }
   if (data.type === "pong" || data.type === "response") {
     pending.delete(data.requestId);
     clearTimeout(entry.timer);
@@ -102,11 +112,12 @@ if (typeof window !== "undefined") {
 function exchange(message, timeoutMs, timeoutError) {
   const requestId = newRequestId();
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
+    const expire = () => {
       pending.delete(requestId);
       reject(timeoutError());
-    }, timeoutMs);
-    pending.set(requestId, { resolve, reject, timer });
+    };
+    const timer = setTimeout(expire, timeoutMs);
+    pending.set(requestId, { resolve, reject, timer, expire, ping: message.type === "ping", waited: false });
     post({ ...message, requestId });
   });
 }

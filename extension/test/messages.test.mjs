@@ -156,3 +156,33 @@ test("a final 'no' after provisional ones keeps the page unanswered", async () =
   assert.deepEqual(posted, []);
   assert.deepEqual(forwarded, []);
 });
+
+test("while the policy loads, a built-in CIS2 origin's ping is told to wait once, then answered", async () => {
+  const replies = [{ served: false, final: false, builtIn: true }, { served: false, final: false, builtIn: true }, { served: true, final: true }];
+  const { posted, send } = loadContentScript((n) => replies[n - 1]);
+  await send({ ...good, type: "ping" });
+  await new Promise((r) => setTimeout(r, 100));
+  assert.deepEqual(posted.map((p) => p.message.type), ["wait"], "one 'wait', before any verdict");
+  assert.equal(posted[0].message.requestId, "cc1-abc");
+  await new Promise((r) => setTimeout(r, 700));
+  assert.deepEqual(posted.map((p) => p.message.type), ["wait", "pong"]);
+});
+
+test("while the policy loads, an origin off the built-in lists hears nothing, not even 'wait'", async () => {
+  const replies = [{ served: false, final: false, builtIn: false }, { served: false, final: true }];
+  const { posted, send } = loadContentScript((n) => replies[n - 1]);
+  await send({ ...good, type: "ping" });
+  await new Promise((r) => setTimeout(r, 500));
+  await send({ ...good, type: "ping", requestId: "cc2" });
+  assert.deepEqual(posted, []);
+});
+
+test("a built-in origin the policy then leaves out: told to wait, then silence for good", async () => {
+  const replies = [{ served: false, final: false, builtIn: true }, { served: false, final: true }];
+  const { posted, send } = loadContentScript((n) => replies[n - 1]);
+  await send({ ...good, type: "ping" });
+  await new Promise((r) => setTimeout(r, 500));
+  await send({ ...good, type: "ping", requestId: "cc2" });
+  await send(good);
+  assert.deepEqual(posted.map((p) => [p.message.type, p.message.requestId]), [["wait", "cc1-abc"]]);
+});

@@ -8,12 +8,14 @@ import { ACTION_HANDLERS, mayRun } from "./actions.js";
 import { popupStatus } from "./popupstatus.js";
 import { CardSessions } from "./management.js";
 import { ACTIONS, parseActionRequest } from "../shared/messages.js";
-import { originOfSender, originRefusalMessage, isServedOrigin } from "../shared/origins.js";
+import { originOfSender, originRefusalMessage, isServedOrigin, effectivePolicy } from "../shared/origins.js";
 import { ExtensionError, toWireError, wireError } from "../shared/errors.js";
 import { log, setLogLevel } from "../shared/log.js";
 import { loadWasm } from "./wasm.js";
 
 export const CONTENT_PORT_NAME = "carecard-content";
+/** The built-in lists alone (no policy, no developer mode): which origins may be told to wait while the policy loads. */
+const BUILT_IN_POLICY = effectivePolicy({}, false);
 /** How long a content script's hello waits for the managed policy before the built-in lists answer. */
 const HELLO_POLICY_WAIT_MS = 700;
 
@@ -105,22 +107,26 @@ function isContentScript(sender) {
 }
 
 /**
- * `{served, final}`: whether this document's origin (the browser's word) is on the policy's lists.
- * chrome.storage.managed can take seconds while the browser starts (5 s and more on a busy
- * machine). Until it has been read the answer is not final: "yes" only for the developer hosts of
- * an unpacked install (so development and the browser tests do not wait), otherwise "no", and the
- * content script asks again after a "no" that is not final.
+ * `{served, final, builtIn}`: whether this document's origin (the browser's word) is on the
+ * policy's lists. chrome.storage.managed can take seconds while the browser starts (5 s and more
+ * on a busy machine). Until it has been read the answer is not final: "yes" only for the developer
+ * hosts of an unpacked install (so development and the browser tests do not wait), otherwise "no",
+ * and the content script asks again after a "no" that is not final. `builtIn` (only while not
+ * final) says the origin is on the built-in CIS2 lists: the content script then tells the page to
+ * keep waiting. That says carecard is installed to a built-in NHS origin a policy might still
+ * remove, and nothing to any other origin; it serves nothing before the real policy is read.
  */
 async function answerHello(sender) {
   const origin = originOfSender(sender);
   try {
     const { policy, final } = await policyWithin(HELLO_POLICY_WAIT_MS);
     const served = isServedOrigin(origin, policy);
-    if (final) {
-      setLogLevel(policy.logLevel);
-      if (!served) {
-        log.debug("staying silent on", origin || "an opaque origin");
-      }
+    if (!final) {
+      return { served, final, builtIn: isServedOrigin(origin, BUILT_IN_POLICY) };
+    }
+    setLogLevel(policy.logLevel);
+    if (!served) {
+      log.debug("staying silent on", origin || "an opaque origin");
     }
     return { served, final };
   } catch (e) {

@@ -5,6 +5,8 @@
 // silent unless the worker says this document's origin is on the policy's allow-lists: before
 // the first answer to a page (even a ping) it asks the worker once, and the worker decides from
 // the browser's sender.origin, so a page outside the lists cannot tell carecard is installed.
+// One exception while the browser starts and the policy is not read yet: a ping from a built-in
+// CIS2 origin is told "wait" (not served), so the page library gives the policy its time.
 (() => {
   "use strict";
 
@@ -19,11 +21,22 @@
   let port = null;
   /** null until the page first speaks to us; then a promise of the worker's verdict for this document. */
   let verdict = null;
+  /**
+   * Pings waiting for a verdict that is not final yet (the browser is starting), and whether the
+   * worker said this origin is one of the built-in CIS2 ones: then each is told "wait" once, so
+   * the page library allows the policy its time instead of reporting no extension after 5 s.
+   */
+  const waitingPings = new Set();
+  let builtInWhilePending = false;
 
   /** Whether the worker serves this document's origin (asked once; a failed ask is retried next time). */
   function served() {
     if (verdict === null) {
-      verdict = new Promise((resolve) => ask(resolve, 1));
+      verdict = new Promise((resolve) => ask(resolve, 1)).then((yes) => {
+        builtInWhilePending = false;
+        waitingPings.clear();
+        return yes;
+      });
     }
     return verdict;
   }
@@ -38,6 +51,10 @@
           resolve(true);
         } else if (reply.final === false && attempt < HELLO_ATTEMPTS) {
           // The worker has not read the enterprise policy yet (browser starting): ask again.
+          if (reply.builtIn === true) {
+            builtInWhilePending = true;
+            tellPingsToWait();
+          }
           setTimeout(() => ask(resolve, attempt + 1), HELLO_RETRY_MS);
         } else {
           resolve(false);
@@ -48,6 +65,13 @@
       verdict = null;
       resolve(false);
     }
+  }
+
+  function tellPingsToWait() {
+    for (const requestId of waitingPings) {
+      toPage({ type: "wait", requestId });
+    }
+    waitingPings.clear();
   }
 
   function isPageMessage(data) {
@@ -91,8 +115,15 @@
       return;
     }
     const data = event.data;
+    const pending = served();
+    if (data.type === "ping") {
+      waitingPings.add(data.requestId);
+      if (builtInWhilePending) {
+        tellPingsToWait();
+      }
+    }
     // Messages keep their order: every one waits on the same verdict.
-    served().then((yes) => {
+    pending.then((yes) => {
       if (yes) {
         relay(data);
       }
