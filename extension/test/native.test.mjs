@@ -116,3 +116,31 @@ test("a host slower than the worker's timeout: ERR_TIMEOUT, the late reply is dr
   assert.deepEqual(await next, { version: "0.1.0" });
   assert.equal(host.pending.size, 0);
 });
+
+/** Whether `promise` has settled after `ms` more of mock time. */
+async function settledAfter(t, promise, ms) {
+  let settled = false;
+  promise.catch(() => {}).finally(() => { settled = true; });
+  t.mock.timers.tick(ms);
+  await new Promise((resolve) => setImmediate(resolve));
+  return settled;
+}
+
+test("prove-possession may generate two keys: 120 s; on a PIN-pad reader the typing time is added", async (t) => {
+  t.mock.timers.enable({ apis: ["setTimeout"] });
+  const host = new NativeHost(fakeRuntime());
+  const cases = [
+    ["prove-possession", {}, 120_000],
+    ["prove-possession", { pinEntry: "reader" }, 220_000],
+    ["change-pin", { pinEntry: "reader" }, 160_000],
+    ["authenticate", { pinEntry: "reader" }, 105_000],
+    ["verify-pin", { pinEntry: "reader" }, 75_000],
+    ["authenticate", { pinEntry: "window" }, 60_000],
+  ];
+  for (const [command, args, ms] of cases) {
+    const p = host.request(command, args);
+    assert.equal(await settledAfter(t, p, ms - 1), false, `${command} ${JSON.stringify(args)} still waits`);
+    assert.equal(await settledAfter(t, p, 2), true, `${command} ${JSON.stringify(args)} times out after ${ms} ms`);
+    await assert.rejects(p, (e) => e.code === "ERR_TIMEOUT");
+  }
+});

@@ -23,10 +23,32 @@ const TIMEOUTS_MS = {
   "verify-pin": 30_000,
   "management-authenticate": 30_000,
   "generate-key": 120_000,
-  "prove-possession": 60_000,
+  // With `proofs` it may generate two keys (and sign with each) in the one request.
+  "prove-possession": 120_000,
   "write-certificate": 30_000,
   "put-data": 30_000,
 };
+
+/**
+ * Added for `"pinEntry": "reader"`: the person types on the reader's PIN pad while the request
+ * waits. The reader gives up after 30 s per key stage; a PIN change has three stages (current,
+ * new, new again) and a proof of possession may verify twice (again before the PIN-always 9C key),
+ * the others one stage. The card's own work keeps the command's time above.
+ */
+const READER_ENTRY_MS = {
+  "change-pin": 100_000,
+  "prove-possession": 100_000,
+};
+const READER_ENTRY_DEFAULT_MS = 45_000;
+
+/** How long to wait for the host's answer to `command` with `args`. */
+export function timeoutFor(command, args) {
+  const base = TIMEOUTS_MS[command] ?? 30_000;
+  if (args && args.pinEntry === "reader") {
+    return base + (READER_ENTRY_MS[command] ?? READER_ENTRY_DEFAULT_MS);
+  }
+  return base;
+}
 
 function unavailable(detail) {
   return wireError(
@@ -53,7 +75,7 @@ export class NativeHost {
       const timer = setTimeout(() => {
         this.pending.delete(id);
         reject(new ExtensionError("ERR_TIMEOUT", "The smartcard helper did not answer in time."));
-      }, TIMEOUTS_MS[command] ?? 30_000);
+      }, timeoutFor(command, args));
       this.pending.set(id, { resolve, reject, timer });
       try {
         port.postMessage({ id, command, arguments: args });
