@@ -4,7 +4,7 @@
 import { ExtensionError, toWireError } from "../shared/errors.js";
 import { isOriginAllowed } from "../shared/origins.js";
 import { stripPageSecrets } from "../shared/messages.js";
-import { PIN_KINDS, isEnteredPin, isNewPin } from "../shared/pinentry.js";
+import { PIN_KINDS, entersOnReader, isEnteredPin, isNewPin } from "../shared/pinentry.js";
 import { validate, summarise } from "./wasm.js";
 import { pickCard, pinRetriesLeft as cardPinRetriesLeft } from "./cardpick.js";
 import {
@@ -155,7 +155,8 @@ async function inSession(ctx, session, run) {
     return await run();
   } catch (e) {
     const code = e instanceof ExtensionError ? e.wire.code : toWireError(e).code;
-    if (endsSession(code)) {
+    // A PIN pad's timeout is ERR_TIMEOUT too, but the session goes on (the host says when it ended).
+    if (endsSession(code) && !(e && e.atReader)) {
       ctx.cardSessions.forget(session);
     }
     throw e;
@@ -243,8 +244,10 @@ async function pickCertificate(ctx, wanted, slot) {
 }
 
 /**
- * Runs `choose`; when it finds no card while one of the worker's card sessions holds a card
- * (held exclusively, so `cards` cannot read it), the answer is ERR_CARD_BUSY, not "insert your card".
+ * Runs `choose`; when it finds no card while a card is held exclusively (so `cards` cannot read
+ * it), the answer is ERR_CARD_BUSY, not "insert your card". The host says so with `held` (a card
+ * session of its own or another program's exclusive hold); for an older host without the flag, an
+ * unreadable card in the reader of one of this worker's card sessions counts as held.
  */
 function explainUnreadable(ctx, cards, choose) {
   try {
@@ -253,17 +256,18 @@ function explainUnreadable(ctx, cards, choose) {
     const missing = e instanceof ExtensionError &&
       ["ERR_NO_CARD", "ERR_CERTIFICATE_NOT_FOUND", "ERR_UNSUPPORTED_CARD"].includes(e.code);
     const held = ctx.cardSessions ? ctx.cardSessions.readers() : new Set();
-    if (missing && cards.some((c) => c && c.application === null && held.has(c.reader))) {
+    if (missing && cards.some((c) => c && (c.held === true || (c.application === null && held.has(c.reader))))) {
       throw new ExtensionError(
         "ERR_CARD_BUSY",
-        "Your smartcard is busy with a card-management step in another tab. Try again when it has finished.",
+        "Your smartcard is busy with a card-management step in another tab or another program. " +
+          "Try again when it has finished.",
       );
     }
     throw e;
   }
 }
 
-/** Holder name, user ID, retries left and what the window is for. */
+/** Holder name, user ID, retries left, what the window is for and where the PIN is typed. */
 async function windowContext(ctx, kind, entry, extra) {
   const summary = entry.certificate ? await summarise(entry.certificate) : null;
   const retriesLeft = await currentRetriesLeft(ctx, entry);
@@ -279,6 +283,7 @@ async function windowContext(ctx, kind, entry, extra) {
     userId: summary && summary.userId ? summary.userId : "",
     notAfter: summary ? summary.notAfter : null,
     retriesLeft,
+    ...(entersOnReader(kind, entry.card) ? { pinEntry: "reader" } : {}),
   };
 }
 
@@ -318,7 +323,10 @@ async function currentRetriesLeft(ctx, entry) {
  * Opens the PIN window and runs `command` with what the user typed until it succeeds, the
  * user gives up or the PIN is blocked. A wrong PIN is answered in the same window. `find()`
  * gives the card's entry (a host request: the window may open meanwhile, PinWindows.openFor);
- * `buildArgs(input, entry)` the host arguments.
+ * `buildArgs(input, entry)` the host arguments. When the card's reader has a PIN pad (`cards`'
+ * `pinPad`, and the kind allows it) the PIN is typed there instead: the first request goes to
+ * the reader as soon as the window shows what it is for, a later one only when the user presses
+ * "Try again" in the window.
  */
 async function withPinWindow(ctx, kind, find, buildArgs, command, extra = {}) {
   const fields = PIN_KINDS[kind];
@@ -349,45 +357,25 @@ async function withPinWindow(ctx, kind, find, buildArgs, command, extra = {}) {
     });
     session = opened.session;
     const entry = opened.entry;
-    for (;;) {
-      let input = await session.nextEntry();
+    const onReader = entersOnReader(kind, entry.card);
+    for (let turn = 0; ; turn += 1) {
+      let input = await session.nextEntry({ automatic: onReader && turn === 0 });
       // The window checked these; a window that sent something else gets the same answer.
-      if ((fields.pin && !isEnteredPin(input.pin)) || (fields.newPin && !isNewPin(input.newPin))) {
+      if (!onReader && ((fields.pin && !isEnteredPin(input.pin)) || (fields.newPin && !isNewPin(input.newPin)))) {
         input = null;
         session.showError(entryFormatError(fields), false);
         continue;
       }
-      let args = buildArgs(input, entry);
+      // On the reader the pad takes the PIN: whatever the window sent is not used.
+      let args = buildArgs(onReader ? {} : input, entry);
       input = null;
       try {
-        args = await validate(command, args, ctx.origin, ctx.policy.developerMode);
-        session.showBusy();
-        pinUses += 1;
-        let result;
-        try {
-          result = await ctx.host.request(command, args);
-        } finally {
-          pinUses += 1;
-        }
+        const result = await sendWithPin(ctx, session, command, args, onReader);
         session.close();
         return result;
       } catch (e) {
-        const wire = e instanceof ExtensionError ? e.wire : toWireError(e);
-        // Only the user's own new entry is ever sent again: never a PIN or PUK by itself.
-        if (wire.code === "ERR_PIN_INCORRECT" || wire.code === "ERR_PIN_FORMAT") {
-          session.showError(wire, false);
-          continue;
-        }
-        // The PUK came from the page, so typing a new PIN again would resend the same wrong PUK:
-        // the window says so and the page asks the service again.
-        if (wire.code === "ERR_PIN_BLOCKED" || wire.code === "ERR_PUK_BLOCKED" || wire.code === "ERR_PUK_INCORRECT") {
-          const blocked = { ...wire, message: finalMessage(wire) };
-          session.showError(blocked, true);
-          session.close(true);
-          throw new ExtensionError(blocked.code, blocked.message, blocked);
-        }
-        session.close();
-        throw e;
+        // Returns only when the user may enter again; never resends a PIN or PUK by itself.
+        answerFailure(session, e, onReader);
       } finally {
         // Drop the only reference to the PIN as soon as the host has answered.
         args = null;
@@ -403,6 +391,69 @@ async function withPinWindow(ctx, kind, find, buildArgs, command, extra = {}) {
       ctx.pins.gate.release(session);
     }
   }
+}
+
+/**
+ * Sends one PIN-carrying request: the PIN the window sent is in `args`, or with `onReader` the
+ * reader's pad takes it (no PIN in the request at all).
+ */
+async function sendWithPin(ctx, session, command, args, onReader) {
+  let checked = await validate(command, args, ctx.origin, ctx.policy.developerMode);
+  if (onReader) {
+    // Validation drops every `pinEntry` (a page's must never count): the worker adds its own,
+    // decided from the card's `pinPad`, after it.
+    checked = { ...checked, pinEntry: "reader" };
+    session.showAtReader();
+  } else {
+    session.showBusy();
+  }
+  // Cancel in the window cannot stop the reader's pad: the request still ends with the pad's
+  // timeout or the card's answer, and the card's turn is held until then (PinWindows.forget).
+  session.atReader = onReader;
+  pinUses += 1;
+  try {
+    return await ctx.host.request(command, checked);
+  } finally {
+    pinUses += 1;
+    session.atReader = false;
+    checked = null;
+  }
+}
+
+/**
+ * After a failed PIN request: returns when the user may enter again (a wrong PIN, or one the
+ * card or the pad refused as malformed: the window shows it and waits for the user's own new
+ * entry or "Try again"); otherwise ends the window and throws what the page gets.
+ */
+function answerFailure(session, e, onReader) {
+  const wire = e instanceof ExtensionError ? e.wire : toWireError(e);
+  if (wire.code === "ERR_PIN_INCORRECT" || wire.code === "ERR_PIN_FORMAT") {
+    if (session.finished) {
+      // The window went (Cancel, closed, page gone) while the card answered: nobody can enter again.
+      throw session.finished;
+    }
+    session.showError(wire, false);
+    return;
+  }
+  // The PUK came from the page, so typing a new PIN again would resend the same wrong PUK:
+  // the window says so and the page asks the service again.
+  if (wire.code === "ERR_PIN_BLOCKED" || wire.code === "ERR_PUK_BLOCKED" || wire.code === "ERR_PUK_INCORRECT") {
+    const blocked = { ...wire, message: finalMessage(wire) };
+    session.showError(blocked, true);
+    session.close(true);
+    throw new ExtensionError(blocked.code, blocked.message, blocked);
+  }
+  if (onReader && (wire.code === "ERR_TIMEOUT" || wire.code === "ERR_USER_CANCELLED")) {
+    // The pad's own timeout or Cancel key: the window ends unanswered (the origin's next window
+    // waits a moment, as after Cancel in the window) and the page gets the reader's words.
+    session.fail(wire.code, wire.message);
+    const error = new ExtensionError(wire.code, wire.message, wire);
+    // Not the card session's end (which the host also answers with ERR_TIMEOUT): see inSession.
+    error.atReader = true;
+    throw error;
+  }
+  session.close();
+  throw e;
 }
 
 /** How often a card session waiting for a PIN window is kept from idling out (the host's limit is 60 s). */

@@ -178,7 +178,12 @@ export class PinWindows {
     }
     session.gone = true;
     this.sessions.delete(session.id);
-    this.gate.release(session);
+    // While a request waits at the reader's PIN pad the card stays this request's: closing the
+    // window cannot stop the pad, so another window for the card would ask for a PIN the reader
+    // is not taking yet. The request's owner releases the card when the host answers.
+    if (!session.atReader) {
+      this.gate.release(session);
+    }
     if (session.windowId !== undefined) {
       const remove = () => this.chrome.windows.remove(session.windowId).catch(() => {});
       if (delayMs > 0) {
@@ -212,6 +217,15 @@ class PinSession {
     this.preview = null;
     /** Set once the session is given up: a window created after that is removed at once. */
     this.gone = false;
+    /** Set while a host request waits for the PIN on the reader's pad (see PinWindows.forget). */
+    this.atReader = false;
+  }
+
+  /** Posts to the window while it is there (a port whose window went would throw). */
+  post(message) {
+    if (this.port && !this.gone) {
+      this.port.postMessage(message);
+    }
   }
 
   bind(port) {
@@ -223,8 +237,28 @@ class PinSession {
     port.postMessage({ type: "context", context });
     if (this.waiter) {
       // The worker was already waiting when the window finished loading.
-      port.postMessage({ type: "ready" });
+      this.prompt();
     }
+  }
+
+  /**
+   * The window shows its context and the worker waits: the user's entry is asked for ("ready"),
+   * or for an automatic turn (the first request of a PIN-pad window) the wait ends here, so the
+   * request goes to the reader as soon as the window says what it is for.
+   */
+  prompt() {
+    if (this.waiter.automatic) {
+      this.resolveEntry({ pin: "" });
+    } else {
+      this.post({ type: "ready" });
+    }
+  }
+
+  resolveEntry(entry) {
+    const waiter = this.waiter;
+    this.waiter = null;
+    clearTimeout(this.timer);
+    waiter.resolve(entry);
   }
 
   handle(message) {
@@ -234,52 +268,52 @@ class PinSession {
     if (message.type === "cancel") {
       // The window closes itself once the key press that cancelled is over; removing it is the fallback.
       this.fail("ERR_USER_CANCELLED", "The user cancelled the PIN entry.", 1000);
-    } else if (message.type === "submit" && this.waiter) {
-      const entry = {
+    } else if (message.type === "submit" && this.waiter && !this.waiter.automatic) {
+      this.resolveEntry({
         pin: typeof message.pin === "string" ? message.pin : "",
         newPin: typeof message.newPin === "string" ? message.newPin : undefined,
-      };
-      const waiter = this.waiter;
-      this.waiter = null;
-      clearTimeout(this.timer);
-      waiter.resolve(entry);
+      });
     }
   }
 
   /** The window's full context, read once the card's turn has come: shown at once if the window is there. */
   setContext(context) {
     this.context = context;
-    if (this.port) {
-      this.port.postMessage({ type: "context", context });
-    }
+    this.post({ type: "context", context });
   }
 
-  /** Waits for the user's next entry ({pin, newPin?}); rejects on cancel, close or 2 minutes of silence. */
-  nextEntry() {
+  /**
+   * Waits for the user's next entry ({pin, newPin?}); rejects on cancel, close or 2 minutes of
+   * silence. With `automatic` (a PIN-pad window's first request) it resolves with no entry once
+   * the window is connected and shows its context; a later turn of such a window is the user's
+   * "Try again" (a `submit` without a PIN), never automatic.
+   */
+  nextEntry({ automatic = false } = {}) {
     if (this.finished) {
       return Promise.reject(this.finished);
     }
     return new Promise((resolve, reject) => {
-      this.waiter = { resolve, reject };
+      this.waiter = { resolve, reject, automatic };
       this.timer = setTimeout(() => this.fail("ERR_TIMEOUT", "No PIN was entered within 2 minutes."), ANSWER_TIMEOUT_MS);
       if (this.port) {
-        this.port.postMessage({ type: "ready" });
+        this.prompt();
       }
     });
   }
 
   /** Shows the host's answer ({code, message, retriesLeft}) in the window. */
   showError(wire, final = false) {
-    if (this.port) {
-      this.port.postMessage({ type: "error", error: wire, final });
-    }
+    this.post({ type: "error", error: wire, final });
   }
 
   /** Shows "working…" while the card is busy. */
   showBusy() {
-    if (this.port) {
-      this.port.postMessage({ type: "busy" });
-    }
+    this.post({ type: "busy" });
+  }
+
+  /** Tells a PIN-pad window that the reader now asks for the PIN on its keypad. */
+  showAtReader() {
+    this.post({ type: "reader" });
   }
 
   /** Ends the session; the window closes unless `keepOpen` (e.g. to show a blocked-PIN notice). */
@@ -294,9 +328,7 @@ class PinSession {
     // The caller answers the page in this same turn. Closing a window keeps the browser busy for
     // tens of ms and the answer would wait behind it, so the window goes in the next task.
     setTimeout(() => {
-      if (this.port) {
-        this.port.postMessage({ type: "done" });
-      }
+      this.post({ type: "done" });
       this.owner.forget(this);
     }, 0);
   }

@@ -6,6 +6,8 @@ import { PIN_KINDS, entryProblem } from "../shared/pinentry.js";
 const $ = (id) => document.getElementById(id);
 const port = chrome.runtime.connect({ name: "carecard-pin" });
 let kind = "authenticate";
+/** The PIN is typed on the card reader's keypad (the worker's choice, in the context): no fields here. */
+let onReader = false;
 let finished = false;
 
 const TITLES = {
@@ -15,6 +17,10 @@ const TITLES = {
   unlock: "Unlock your smartcard",
   confirm: "Confirm with your smartcard PIN",
 };
+
+const READER_ENTRY = "Type your PIN on the card reader's keypad, then press its OK key.";
+const READER_CHANGE =
+  "On the card reader's keypad, type your current PIN, then the new PIN (6–8 digits) twice, pressing its OK key after each.";
 
 port.onMessage.addListener((message) => {
   switch (message && message.type) {
@@ -28,6 +34,12 @@ port.onMessage.addListener((message) => {
     case "busy":
       setEnabled(false);
       say("Working with your card…", true);
+      break;
+    case "reader":
+      // The request is at the reader now: nothing to press here until the card answers.
+      $("submit").hidden = true;
+      setEnabled(false);
+      say("", true);
       break;
     case "error":
       showError(message.error, message.final === true);
@@ -64,15 +76,34 @@ function showContext(context) {
   $("holder").textContent = reading ? "Reading your card…" : context.holder;
   $("user-id").textContent = !reading && context.userId ? `(${context.userId})` : "";
   $("retries").textContent = reading ? "" : retriesText(context.retriesLeft);
-  $("new-pin-fields").hidden = !PIN_KINDS[kind].newPin;
-  $("pin").hidden = !PIN_KINDS[kind].pin;
-  $("pin-label").hidden = !PIN_KINDS[kind].pin;
-  $("pin-label").textContent = kind === "change-pin" ? "Current PIN" : "PIN";
+  showFields(context.pinEntry === "reader" && PIN_KINDS[kind].reader);
   setEnabled(false);
 }
 
-/** Keyboard focus in the first field the user types into. */
+/**
+ * The window's fields, or on a PIN-pad reader none: the instruction to use the keypad, and the
+ * OK button becomes "Try again", shown only after a wrong PIN (the worker sends the first request
+ * itself, and a new one only when that button is pressed).
+ */
+function showFields(reader) {
+  onReader = reader;
+  const fields = onReader ? { pin: false, newPin: false } : PIN_KINDS[kind];
+  $("new-pin-fields").hidden = !fields.newPin;
+  $("pin").hidden = !fields.pin;
+  $("pin-label").hidden = !fields.pin;
+  $("pin-label").textContent = kind === "change-pin" ? "Current PIN" : "PIN";
+  $("reader-entry").hidden = !onReader;
+  $("reader-entry").textContent = onReader ? (kind === "change-pin" ? READER_CHANGE : READER_ENTRY) : "";
+  $("submit").textContent = onReader ? "Try again" : "OK";
+  $("submit").hidden = onReader;
+}
+
+/** Keyboard focus in the first field the user types into (on a PIN-pad reader: "Try again"). */
 function focusFirstField() {
+  if (onReader) {
+    $("submit").focus();
+    return;
+  }
   (PIN_KINDS[kind].pin ? $("pin") : $("new-pin")).focus();
 }
 
@@ -119,6 +150,7 @@ function showError(error, final) {
     $("cancel").textContent = "Close";
     $("cancel").disabled = false;
   } else {
+    $("submit").hidden = false;
     setEnabled(true);
     focusFirstField();
   }
@@ -144,6 +176,12 @@ function clearInputs() {
 function submit(event) {
   event.preventDefault();
   if (finished || $("submit").disabled) {
+    return;
+  }
+  if (onReader) {
+    // "Try again": the reader takes the PIN; this only asks the worker for one more request.
+    setEnabled(false);
+    port.postMessage({ type: "submit" });
     return;
   }
   const fields = PIN_KINDS[kind];
@@ -180,6 +218,8 @@ function cancel() {
   finished = true;
   setEnabled(false);
   $("cancel").disabled = true;
+  // On a PIN-pad reader this cannot stop the keypad: nothing can reach the reader while it asks.
+  // The request in progress ends with the reader's timeout, its Cancel key or the card's answer.
   try {
     // The worker fails the page request at once; closing also tells it (port disconnect).
     port.postMessage({ type: "cancel" });

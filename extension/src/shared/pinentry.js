@@ -2,14 +2,23 @@
 // are 4–8 characters, a new PIN is 6–8 digits typed twice. Pure: unit-tested under node, used by
 // src/pin/pin.js and, for what reaches it, by the worker.
 
-/** Window kinds and which fields each asks for. */
+/**
+ * Window kinds, which fields each asks for, and whether a reader's PIN pad may take the entry
+ * instead (INTERFACES.md "PIN entry on the reader"; `unlock` has no pad mode: its PUK comes from
+ * the site and the new PIN is typed in the window).
+ */
 export const PIN_KINDS = Object.freeze({
-  authenticate: { pin: true, newPin: false },
-  sign: { pin: true, newPin: false },
-  confirm: { pin: true, newPin: false },
-  "change-pin": { pin: true, newPin: true },
-  unlock: { pin: false, newPin: true },
+  authenticate: { pin: true, newPin: false, reader: true },
+  sign: { pin: true, newPin: false, reader: true },
+  confirm: { pin: true, newPin: false, reader: true },
+  "change-pin": { pin: true, newPin: true, reader: true },
+  unlock: { pin: false, newPin: true, reader: false },
 });
+
+/** Whether the PIN for a `kind` window is typed on the reader: the card's reader has a pad (`cards`' `pinPad`). */
+export function entersOnReader(kind, card) {
+  return Boolean(PIN_KINDS[kind] && PIN_KINDS[kind].reader && card && card.pinPad === true);
+}
 
 const ENTERED = /^[\x20-\x7E]{4,8}$/;
 const NEW_PIN = /^[0-9]{6,8}$/;
