@@ -57,8 +57,20 @@ export interface PendingRenewal { slot: KeySlot; step: "generating" | "key-gener
 export interface CardInfo {
   reader: string;
   atr: string;
-  /** null: not a PIV card (no other fields then). */
+  /** null: the card could not be read as PIV (no PIV fields then); `held` says why. */
   application?: "PIV" | null;
+  /**
+   * true: a card session holds the card exclusively (a page's, or another program's), so it could
+   * not be read: busy, not missing (a login or PIN change then fails with ERR_CARD_BUSY). false
+   * with `application: null`: not a PIV card. Absent from older hosts.
+   */
+  held?: boolean;
+  /**
+   * true: the card's reader has a PIN pad; the PIN window then asks the holder to type the PIN
+   * on the reader's keypad (all but `unlock`, whose new PIN is typed in the window). Where the PIN
+   * is typed is the extension's choice: a page cannot ask for it (a `pinEntry` argument is dropped).
+   */
+  pinPad?: boolean;
   certificates?: { slot: KeySlot; certificate: string }[];
   pinRetriesLeft?: number | null;
   pinBlocked?: boolean;
@@ -68,6 +80,10 @@ export interface CardInfo {
   pendingRenewal?: PendingRenewal[];
 }
 export interface CardSessionInfo { session: string; reader: string; cardId: string | null; pendingRenewal: PendingRenewal[] }
+/** One entry of `prove-possession`'s `proofs`: the slot, the server's challenge, and the new key's algorithm if one is to be generated. */
+export interface ProofRequest { slot: KeySlot; challenge: string; generate?: "RSA2048" | "P256" | "P384" }
+/** The card's proof for one `ProofRequest`: `publicKey` only when the request generated the key. */
+export interface Proof extends SignResult { slot: KeySlot; publicKey?: string }
 /** Fixes the PIN window's title: "Renew your smartcard certificates" / "Set up this card" / "Repair this card". */
 export type ManagementPurpose = "renew" | "issue" | "repair";
 
@@ -80,7 +96,11 @@ export interface CardSessionCommands {
   "write-certificate": { args: { slot: KeySlot; certificate: string }; result: Record<string, never> };
   "put-data": { args: { object: "CHUID" | "CCC" | "PRINTED"; data: string }; result: Record<string, never> };
   "session-close": { args: Record<string, never>; result: Record<string, never> };
-  /** Opens the PIN window ("confirm with PIN"); the extension inserts the PIN. */
+  /**
+   * Opens the PIN window ("confirm with PIN"); the extension inserts the PIN (or the reader's PIN pad
+   * takes it): the key in `slot` signs `challenge` (b64, 16–64 bytes). For a renewal under one PIN
+   * entry, give `proofs` instead (the `cardSession` overload below).
+   */
   "prove-possession": { args: { slot: KeySlot; challenge: string; purpose?: ManagementPurpose }; result: SignResult };
   /** Opens the PIN window ("confirm with PIN"); the extension inserts the PIN. */
   "verify-pin": { args: { purpose?: ManagementPurpose }; result: Record<string, never> };
@@ -95,6 +115,17 @@ export declare function changePin(options?: SessionCardSelector): Promise<Record
 export declare function unlock(options: { puk: string } & SessionCardSelector): Promise<Record<string, never>>;
 /** Opens the (single, exclusive) card session; it belongs to this page and ends when the page goes. */
 export declare function openCardSession(options?: CardSelector): Promise<CardSessionInfo>;
+/**
+ * A renewal's proofs under one PIN entry (one window, or one entry on a PIN-pad reader): `proofs`
+ * has 1–2 entries for distinct slots; each with `generate` gets a new key first (journalled, so an
+ * interrupted renewal resumes), then every entry's key signs its challenge (b64, 16–64 bytes).
+ * The result lists the proofs in request order, with `publicKey` (b64 SPKI) for each generated key.
+ */
+export declare function cardSession(
+  session: string,
+  command: "prove-possession",
+  args: { proofs: ProofRequest[]; purpose?: ManagementPurpose },
+): Promise<{ proofs: Proof[] }>;
 /** One step of a multi-step card-management flow inside `session`. */
 export declare function cardSession<C extends CardSessionCommand>(
   session: string,
