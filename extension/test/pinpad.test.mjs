@@ -20,8 +20,8 @@ const NONCE = Buffer.alloc(32, 9).toString("base64");
 const CHALLENGE = Buffer.alloc(32, 7).toString("base64");
 const TOKEN = { format: "web-eid:1.0", signature: "U0lH" };
 
-const card = (pinPad) => ({
-  reader: "Pad Reader", atr: "3B88", application: "PIV", held: false, pinPad, pinRetriesLeft: 3, pinBlocked: false,
+const card = (pinPad, pinPadChange = pinPad) => ({
+  reader: "Pad Reader", atr: "3B88", application: "PIV", held: false, pinPad, pinPadChange, pinRetriesLeft: 3, pinBlocked: false,
   pukRetriesLeft: 10, cardId: "ab".repeat(32), certificates: [{ slot: "9A", certificate: CERT }],
 });
 
@@ -85,6 +85,45 @@ test("change PIN on a PIN-pad reader: the reader asks for all three; no PIN or n
   assert.equal(contexts(port).at(-1).kind, "change-pin");
   assert.equal(contexts(port).at(-1).pinEntry, "reader");
   assert.deepEqual(h.host.sent("change-pin")[0].args, { certificate: CERT, pinEntry: "reader" });
+});
+
+test("change PIN on a pad that can only check a PIN: the window asks for all three", { skip }, async () => {
+  const h = harness({ cards: [card(true, false)] });
+  const result = ACTION_HANDLERS.changePin(h.page(MANAGE), {});
+  const port = await connect(h);
+  await until(() => port.sent.some((m) => m.type === "ready"), "the fields to be offered");
+  assert.equal(contexts(port).at(-1).pinEntry, undefined, "no keypad mode");
+  port.onMessage.fire({ type: "submit", pin: "123456", newPin: "654321" });
+  assert.deepEqual(await result, {});
+  const sent = h.host.sent("change-pin")[0].args;
+  assert.equal(sent.pin, "123456");
+  assert.equal(sent.newPin, "654321");
+  assert.equal(Object.hasOwn(sent, "pinEntry"), false);
+});
+
+test("a legacy 4-character PIN the pad cannot take: the window's own field takes it instead", { skip }, async () => {
+  let tries = 0;
+  const h = harness({
+    answer: () => {
+      tries += 1;
+      if (tries === 1) {
+        throw hostError("ERR_PIN_FORMAT", "The reader did not accept a PIN of that length.");
+      }
+      return TOKEN;
+    },
+  });
+  const result = ACTION_HANDLERS.authenticate(h.page(LOGIN), { challengeNonce: NONCE });
+  const port = await connect(h);
+  await until(() => port.sent.some((m) => m.type === "ready"), "the field to be offered");
+  const switched = port.sent.find((m) => m.type === "fields");
+  assert.ok(switched, "the window is told to show its fields");
+  assert.match(switched.message, /6 to 8 digits/);
+  assert.equal(h.host.sent("authenticate").length, 1, "nothing sent again by itself");
+  port.onMessage.fire({ type: "submit", pin: "1234" });
+  assert.deepEqual(await result, TOKEN);
+  const second = h.host.sent("authenticate")[1].args;
+  assert.equal(second.pin, "1234");
+  assert.equal(Object.hasOwn(second, "pinEntry"), false, "typed in the window, not on the pad");
 });
 
 test("a wrong PIN on the pad: the window shows the retries and the next request waits for the user's Try again", { skip }, async () => {

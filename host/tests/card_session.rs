@@ -468,6 +468,7 @@ fn a_reader_without_a_pin_pad_says_so_and_no_pin_try_is_spent() {
     let mut host = HostProcess::spawn(&stack, &[]);
     let entry = only_card(&mut host);
     assert_eq!(entry["pinPad"], json!(false), "{entry}");
+    assert_eq!(entry["pinPadChange"], json!(false), "{entry}");
     let login = host.command(
         "authenticate",
         json!({"origin": ORIGIN, "challengeNonce": nonce(), "pinEntry": "reader"}),

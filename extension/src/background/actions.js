@@ -357,7 +357,7 @@ async function withPinWindow(ctx, kind, find, buildArgs, command, extra = {}) {
     });
     session = opened.session;
     const entry = opened.entry;
-    const onReader = entersOnReader(kind, entry.card);
+    let onReader = entersOnReader(kind, entry.card);
     for (let turn = 0; ; turn += 1) {
       let input = await session.nextEntry({ automatic: onReader && turn === 0 });
       // The window checked these; a window that sent something else gets the same answer.
@@ -374,6 +374,14 @@ async function withPinWindow(ctx, kind, find, buildArgs, command, extra = {}) {
         session.close();
         return result;
       } catch (e) {
+        if (onReader && !fields.newPin && isPadLengthRefusal(e)) {
+          // The pad takes 6–8 digits, so a legacy 4–5 character PIN cannot be typed there: this
+          // window takes it instead (a PIN change on a pad can also mean the new PINs differ, so
+          // it stays on the pad).
+          onReader = false;
+          session.useFields(PAD_LENGTH_ADVICE);
+          continue;
+        }
         // Returns only when the user may enter again; never resends a PIN or PUK by itself.
         answerFailure(session, e, onReader);
       } finally {
@@ -391,6 +399,15 @@ async function withPinWindow(ctx, kind, find, buildArgs, command, extra = {}) {
       ctx.pins.gate.release(session);
     }
   }
+}
+
+const PAD_LENGTH_ADVICE =
+  "The card reader's keypad takes 6 to 8 digits, and your PIN is not one of those. Type your PIN here instead.";
+
+/** The pad refused the PIN's length (ERR_PIN_FORMAT from a request at the reader). */
+function isPadLengthRefusal(e) {
+  const wire = e instanceof ExtensionError ? e.wire : toWireError(e);
+  return wire.code === "ERR_PIN_FORMAT";
 }
 
 /**

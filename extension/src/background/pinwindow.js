@@ -316,6 +316,11 @@ class PinSession {
     this.post({ type: "reader" });
   }
 
+  /** A PIN-pad window takes the PIN in its own fields from now on, saying why (`message`). */
+  useFields(message) {
+    this.post({ type: "fields", message });
+  }
+
   /** Ends the session; the window closes unless `keepOpen` (e.g. to show a blocked-PIN notice). */
   close(keepOpen = false) {
     this.finished = this.finished || new ExtensionError("ERR_USER_CANCELLED", "The PIN window was closed.");

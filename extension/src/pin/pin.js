@@ -41,6 +41,11 @@ port.onMessage.addListener((message) => {
       setEnabled(false);
       say("", true);
       break;
+    case "fields":
+      // The reader's pad could not take this PIN: it is typed here after all (fields enabled on "ready").
+      showFields(false);
+      say(typeof message.message === "string" ? message.message : "", false);
+      break;
     case "error":
       showError(message.error, message.final === true);
       break;

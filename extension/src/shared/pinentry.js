@@ -17,7 +17,11 @@ export const PIN_KINDS = Object.freeze({
 
 /** Whether the PIN for a `kind` window is typed on the reader: the card's reader has a pad (`cards`' `pinPad`). */
 export function entersOnReader(kind, card) {
-  return Boolean(PIN_KINDS[kind] && PIN_KINDS[kind].reader && card && card.pinPad === true);
+  if (!(PIN_KINDS[kind] && PIN_KINDS[kind].reader && card && card.pinPad === true)) {
+    return false;
+  }
+  // A PIN change needs the pad's second feature (MODIFY_PIN_DIRECT); without it the window asks.
+  return !PIN_KINDS[kind].newPin || card.pinPadChange === true;
 }
 
 const ENTERED = /^[\x20-\x7E]{4,8}$/;

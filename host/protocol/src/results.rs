@@ -133,6 +133,11 @@ pub struct CardEntry {
     /// the PIN on the reader.
     #[serde(default)]
     pub pin_pad: bool,
+    /// `true` when the pad can also change the PIN (FEATURE_MODIFY_PIN_DIRECT): `change-pin` may
+    /// then use `"pinEntry": "reader"`; a pad without it verifies only, and a PIN change is typed
+    /// in the caller's own window.
+    #[serde(default)]
+    pub pin_pad_change: bool,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub certificates: Vec<CardCertificate>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -179,6 +179,7 @@ fn a_held_card_says_so_instead_of_looking_like_a_card_without_piv() {
         application: None,
         held,
         pin_pad: false,
+        pin_pad_change: false,
         certificates: Vec::new(),
         pin_retries_left: None,
         pin_blocked: false,
@@ -193,14 +194,14 @@ fn a_held_card_says_so_instead_of_looking_like_a_card_without_piv() {
         json_of(&result),
         json!({"cards": [
             {"reader": "R", "atr": "3B88", "application": null, "held": true, "pinPad": false,
-             "pinBlocked": false, "pukRetriesLeft": null, "cardId": null},
+             "pinPadChange": false, "pinBlocked": false, "pukRetriesLeft": null, "cardId": null},
             {"reader": "R", "atr": "3B88", "application": null, "held": false, "pinPad": false,
-             "pinBlocked": false, "pukRetriesLeft": null, "cardId": null},
+             "pinPadChange": false, "pinBlocked": false, "pukRetriesLeft": null, "cardId": null},
         ]})
     );
     // An older host's answer without the field reads as not held.
     let old: CardEntry =
         serde_json::from_value(json!({"reader": "R", "atr": "3B88", "application": null}))
             .expect("reads");
-    assert!(!old.held && !old.pin_pad);
+    assert!(!old.held && !old.pin_pad && !old.pin_pad_change);
 }

@@ -7,7 +7,7 @@ use crate::handlers::to_value;
 use crate::journal::Journal;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
-use carecard_card::{CardError, Pcsc, PinStatus, Piv, ReaderInfo, Slot};
+use carecard_card::{CardError, Pcsc, PinPad, PinStatus, Piv, ReaderInfo, Slot};
 use carecard_protocol::{
     card_id, hex_upper, CardCertificate, CardEntry, CardsResult, CertificateSlot,
 };
@@ -33,6 +33,7 @@ fn read_card(pcsc: &Pcsc, reader: &ReaderInfo, journal: Option<&Journal>) -> Car
         application: None,
         held: false,
         pin_pad: false,
+        pin_pad_change: false,
         certificates: Vec::new(),
         pin_retries_left: None,
         pin_blocked: false,
@@ -56,7 +57,8 @@ fn read_card(pcsc: &Pcsc, reader: &ReaderInfo, journal: Option<&Journal>) -> Car
                 PinStatus::Verified => {}
             }
             entry.puk_retries_left = facts.puk;
-            entry.pin_pad = facts.pin_pad;
+            entry.pin_pad = facts.pin_pad.can_verify();
+            entry.pin_pad_change = facts.pin_pad.modify.is_some();
             entry.card_id = facts.chuid.as_deref().map(card_id);
             if let (Some(id), Some(journal)) = (&entry.card_id, journal) {
                 entry.pending_renewal = journal.pending(id);
@@ -79,8 +81,8 @@ struct CardFacts {
     pin: PinStatus,
     puk: Option<u8>,
     chuid: Option<Vec<u8>>,
-    /// The reader takes the PIN on its own keypad (PC/SC part 10).
-    pin_pad: bool,
+    /// What the reader's own keypad can do (PC/SC part 10): verify, change.
+    pin_pad: PinPad,
 }
 
 impl CardFacts {
@@ -102,7 +104,7 @@ impl CardFacts {
             pin: unverified_pin_status(piv)?,
             puk: piv.puk_retries()?,
             chuid: piv.read_object(CHUID)?,
-            pin_pad: piv.pin_pad().can_verify(),
+            pin_pad: piv.pin_pad(),
         })
     }
 }
