@@ -71,6 +71,8 @@ export interface CardInfo {
    * is typed is the extension's choice: a page cannot ask for it (a `pinEntry` argument is dropped).
    */
   pinPad?: boolean;
+  /** true: the PIN pad can also change the PIN; without it `changePin` is typed in the window. */
+  pinPadChange?: boolean;
   certificates?: { slot: KeySlot; certificate: string }[];
   pinRetriesLeft?: number | null;
   pinBlocked?: boolean;
