@@ -9,7 +9,9 @@
 // - carecard.authenticate(): the whole call, and the call minus the time the PIN window waits
 //   for the user: (a) from the call until the PIN window's field is ready for typing, plus
 //   (b) from the Enter key in the PIN window until the token is in the page.
-// (a) and (b) each compare two documents' clocks (performance.timeOrigin + now()); their sum does
+// (a) and (b) each compare instants taken in two documents, so both use the system clock
+// (Date.now(), 1 ms steps): performance.timeOrigin + now() is per renderer process in Chromium and
+// was seen 30-40 ms apart between the page and the PIN window, which made (b) negative. Their sum does
 // not depend on that: it is the page's call time minus the PIN window's own ready → Enter time.
 // --pkcs11-ms / --host-auth-ms (criterion's medians, from scripts/bench) add ratio columns.
 // Host requests per login are counted in the host's log ("request N: <command>" lines) over the
@@ -56,7 +58,8 @@ function parseArgs(argv) {
  */
 function pinWindowProbe() {
   if (!location.pathname.endsWith("/pin.html")) return;
-  const now = () => performance.timeOrigin + performance.now();
+  // The system clock: the page's instants are compared with these (see the top of the file).
+  const now = () => Date.now();
   const probe = { readyAt: null, enterAt: null, observer: null, late: false };
   window.__carecardBench = probe;
   const ready = () => {
@@ -140,7 +143,7 @@ async function timeLogin(context, page) {
   const opened = context.waitForEvent("page", { predicate: (p) => p.url().includes("/pin.html"), timeout: TIMEOUT_MS });
   const call = page.evaluate(async (challengeNonce) => {
     const carecard = await import("/carecard.js");
-    const now = () => performance.timeOrigin + performance.now();
+    const now = () => Date.now();
     const start = now();
     const token = await carecard.authenticate({ challengeNonce });
     const end = now();
