@@ -8,7 +8,6 @@ import plistlib
 import re
 import struct
 import subprocess
-import tempfile
 import sys
 
 HOST_NAME = "org.carecard.host"
@@ -238,6 +237,11 @@ def check_production_config(path, *extension_ids):
     """A host config allowing exactly extension_ids."""
     config = load_json(path)
     expect(set(config) == {"allowedExtensionIds", "developerMode", "logLevel"}, f"{path}: keys {sorted(config)}")
+    expect_production_values(path, config, extension_ids)
+
+
+def expect_production_values(path, config, extension_ids):
+    """The Chrome list is exactly extension_ids; developer mode off, log level info."""
     ids = config["allowedExtensionIds"]
     expect(all(isinstance(i, str) and EXTENSION_ID.match(i) for i in ids), f"{path}: an ID is not 32 letters a-p")
     expect(ids == list(extension_ids), f"{path}: allowedExtensionIds {ids}, want {list(extension_ids)}")
@@ -250,13 +254,7 @@ def check_package_config(path, firefox_ids, *extension_ids):
     firefox_ids for Firefox, production settings."""
     config = load_json(path)
     expect(set(config) == {"allowedExtensionIds", "allowedFirefoxExtensions", "developerMode", "logLevel"}, f"{path}: keys {sorted(config)}")
-    rest = {k: v for k, v in config.items() if k != "allowedFirefoxExtensions"}
-    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
-        json.dump(rest, f)
-    try:
-        check_production_config(f.name, *extension_ids)
-    finally:
-        os.unlink(f.name)
+    expect_production_values(path, config, extension_ids)
     want = [i for i in firefox_ids.split(",") if i]
     expect(config["allowedFirefoxExtensions"] == want, f"{path}: allowedFirefoxExtensions {config['allowedFirefoxExtensions']}, want {want}")
 
@@ -280,11 +278,15 @@ def same_json(a, b):
 def host_status(binary, extension_id, want):
     """Starts the host as the browser would (origin argument, one status frame on stdin) and
     checks it serves (want=served) or refuses (want=refused) that extension."""
+    expect_status_answer([binary, f"chrome-extension://{extension_id}/"], extension_id, want)
+
+
+def expect_status_answer(argv, extension_id, want):
+    """Runs the host as argv with one status frame on stdin: served (a result) or refused
+    (ERR_ORIGIN_NOT_ALLOWED), as want says."""
     request = json.dumps({"id": 1, "command": "status"}).encode()
     frame = struct.pack("=I", len(request)) + request
-    run = subprocess.run(
-        [binary, f"chrome-extension://{extension_id}/"], input=frame, capture_output=True, timeout=30
-    )
+    run = subprocess.run(argv, input=frame, capture_output=True, timeout=30)
     out = run.stdout
     expect(len(out) >= 4, f"host wrote no frame (exit {run.returncode}, stderr {run.stderr[-300:]!r})")
     (length,) = struct.unpack("=I", out[:4])
@@ -350,18 +352,7 @@ def check_firefox_config(path, *firefox_ids):
 
 def firefox_host_status(binary, manifest, extension_id, want):
     """Starts the host as Firefox would (manifest path and add-on ID) and checks it serves or refuses."""
-    request = json.dumps({"id": 1, "command": "status"}).encode()
-    frame = struct.pack("=I", len(request)) + request
-    run = subprocess.run([binary, manifest, extension_id], input=frame, capture_output=True, timeout=30)
-    out = run.stdout
-    expect(len(out) >= 4, f"host wrote no frame (exit {run.returncode}, stderr {run.stderr[-300:]!r})")
-    (length,) = struct.unpack("=I", out[:4])
-    reply = json.loads(out[4 : 4 + length])
-    if want == "served":
-        expect(reply.get("id") == 1 and "result" in reply, f"host did not serve {extension_id}: {reply}")
-    else:
-        code = reply.get("error", {}).get("code")
-        expect(code == "ERR_ORIGIN_NOT_ALLOWED", f"host did not refuse {extension_id}: {reply}")
+    expect_status_answer([binary, manifest, extension_id], extension_id, want)
 
 
 def check_package_manifest(path, root, host_path, *extension_ids):
