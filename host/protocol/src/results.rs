@@ -154,6 +154,27 @@ pub struct CardEntry {
     pub pending_renewal: Vec<PendingRenewal>,
 }
 
+impl CardEntry {
+    /// The entry for a card in `reader` (ATR in upper-case hex) before anything was read from it:
+    /// not PIV, not held, no PIN pad, no PIV facts. A reader fills in what it learns.
+    pub fn unread(reader: impl Into<String>, atr: impl Into<String>) -> CardEntry {
+        CardEntry {
+            reader: reader.into(),
+            atr: atr.into(),
+            application: None,
+            held: false,
+            pin_pad: false,
+            pin_pad_change: false,
+            certificates: Vec::new(),
+            pin_retries_left: None,
+            pin_blocked: false,
+            puk_retries_left: None,
+            card_id: None,
+            pending_renewal: Vec::new(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CardCertificate {
     pub slot: CertificateSlot,

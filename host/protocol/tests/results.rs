@@ -174,18 +174,8 @@ fn hex_is_upper_case_and_padded() {
 fn a_held_card_says_so_instead_of_looking_like_a_card_without_piv() {
     use carecard_protocol::{CardEntry, CardsResult};
     let unread = |held| CardEntry {
-        reader: "R".into(),
-        atr: "3B88".into(),
-        application: None,
         held,
-        pin_pad: false,
-        pin_pad_change: false,
-        certificates: Vec::new(),
-        pin_retries_left: None,
-        pin_blocked: false,
-        puk_retries_left: None,
-        card_id: None,
-        pending_renewal: Vec::new(),
+        ..CardEntry::unread("R", "3B88")
     };
     let result = CardsResult {
         cards: vec![unread(true), unread(false)],

@@ -27,20 +27,10 @@ pub fn handle() -> Result<Value, HostError> {
 }
 
 fn read_card(pcsc: &Pcsc, reader: &ReaderInfo, journal: Option<&Journal>) -> CardEntry {
-    let mut entry = CardEntry {
-        reader: reader.name.clone(),
-        atr: hex_upper(reader.atr.as_deref().unwrap_or_default()),
-        application: None,
-        held: false,
-        pin_pad: false,
-        pin_pad_change: false,
-        certificates: Vec::new(),
-        pin_retries_left: None,
-        pin_blocked: false,
-        puk_retries_left: None,
-        card_id: None,
-        pending_renewal: Vec::new(),
-    };
+    let mut entry = CardEntry::unread(
+        reader.name.clone(),
+        hex_upper(reader.atr.as_deref().unwrap_or_default()),
+    );
     let read = pcsc
         .connect(&reader.name)
         .and_then(|mut card| card.transaction(CardFacts::read));
