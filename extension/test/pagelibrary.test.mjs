@@ -59,12 +59,17 @@ test("a 'wait' is honoured once and only up to 30 s", async () => {
   // A fresh ping: the previous test's success is remembered, so load a new copy of the library.
   posted.length = 0;
   const fresh = await import(`../page/carecard.js?fresh=${Date.now()}`);
-  const call = outcome(fresh.status());
+  let settled = false;
+  const call = outcome(fresh.status()).finally(() => {
+    settled = true;
+  });
   await settle();
   const ping = posted.find((m) => m.type === "ping");
   fromExtension({ type: "wait", requestId: ping.requestId });
   mock.timers.tick(29_000);
+  await settle();
+  assert.equal(settled, false, "still waiting 29 s in, after a 'wait'");
   fromExtension({ type: "wait", requestId: ping.requestId });
   mock.timers.tick(1_000);
-  assert.equal(await call, "ERR_EXTENSION_UNAVAILABLE");
+  assert.equal(await call, "ERR_EXTENSION_UNAVAILABLE", "a second 'wait' does not stretch it again");
 });
